@@ -1,0 +1,172 @@
+"""The ``agent`` command: parse, call the library, print. No SQL and no business logic here.
+
+Start-up is kept small: only argparse is imported before a command runs; each handler imports
+what it needs. Plugin commands (``register_commands``) are loaded only when the first word
+is not a built-in command, so ``agent --help`` never pays for plugin discovery.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+Handler = Callable[[argparse.Namespace], int]
+
+EPILOG = """\
+Plugins may add more commands: `agent plugins` lists them.
+Traces go to $AGENT_HOME/traces.db (or your user data directory); --db overrides."""
+
+
+def _parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:  # type: ignore[type-arg]
+    p = argparse.ArgumentParser(
+        prog="agent",
+        description="Plan and run tool calls, keep every run as a trace.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"agent {_version()}")
+    p.add_argument("--db", metavar="PATH", help="trace database (default: $AGENT_HOME/traces.db)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    t = sub.add_parser("tools", help="list the tools the installed plugins offer")
+    t.add_argument("--json", action="store_true", help="print the tool specs as JSON")
+    t.set_defaults(handler=_lazy("agent.commands.tools", "list_tools"))
+
+    pl = sub.add_parser("plugins", help="list plugins, their hooks and load errors")
+    pl.add_argument("--json", action="store_true", help="print as JSON")
+    pl.set_defaults(handler=_lazy("agent.commands.tools", "list_plugins"))
+
+    c = sub.add_parser("call", help="call one tool: agent call TOOL key=value ...",
+                       description="Call one tool through the runtime (validated, traced). "
+                       "Values are parsed as JSON when the parameter is not a string.")
+    c.add_argument("tool", help="tool name (see `agent tools`)")
+    c.add_argument("args", nargs="*", metavar="key=value", help="arguments")
+    _add_run_flags(c)
+    c.set_defaults(handler=_lazy("agent.commands.run", "call"))
+
+    plan = sub.add_parser("plan", help="run an explicit plan of tool calls")
+    plan_sub = plan.add_subparsers(dest="plan_command", metavar="SUBCOMMAND", required=True)
+    pr = plan_sub.add_parser(
+        "run", help="run PLAN.json: a list of {name, args, id} calls",
+        description='PLAN.json is [{"id": "a", "name": TOOL, "args": {...}}, ...] or '
+        '{"query": "...", "calls": [...]}. An argument {"$ref": "a"} is the output of call '
+        '"a"; {"$ref": "a#/field/0"} a part of it (JSON Pointer).')
+    pr.add_argument("file", help="the plan file ('-' for standard input)")
+    _add_run_flags(pr)
+    pr.set_defaults(handler=_lazy("agent.commands.run", "plan_run"))
+
+    tr = sub.add_parser("traces", help="list, show, search and delete recorded runs")
+    tr_sub = tr.add_subparsers(dest="traces_command", metavar="SUBCOMMAND", required=True)
+    tl = tr_sub.add_parser("list", help="recent runs, newest first")
+    tl.add_argument("-n", "--limit", type=int, default=20)
+    tl.add_argument("--status", help="only runs with this status")
+    tl.add_argument("--json", action="store_true")
+    tl.set_defaults(handler=_lazy("agent.commands.traces", "list_runs"))
+    ts = tr_sub.add_parser("show", help="a run's step tree with timings")
+    ts.add_argument("run_id", help="run id or a unique prefix")
+    ts.add_argument("--json", action="store_true")
+    ts.set_defaults(handler=_lazy("agent.commands.traces", "show"))
+    tq = tr_sub.add_parser("search", help="runs whose messages match TEXT")
+    tq.add_argument("text")
+    tq.add_argument("-n", "--limit", type=int, default=20)
+    tq.set_defaults(handler=_lazy("agent.commands.traces", "search"))
+    td = tr_sub.add_parser("delete", help="delete a run and everything recorded with it")
+    td.add_argument("run_id")
+    td.set_defaults(handler=_lazy("agent.commands.traces", "delete"))
+    return p, sub
+
+
+def _add_run_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-y", "--yes", action="store_true",
+                   help="approve tools with side effects without asking")
+    p.add_argument("--json", action="store_true", help="print results as JSON")
+    p.add_argument("--no-trace", action="store_true", help="do not record this run")
+
+
+def _lazy(module: str, name: str) -> Handler:
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        fn: Handler = getattr(importlib.import_module(module), name)
+        return fn(args)
+
+    return handler
+
+
+def _version() -> str:
+    from agent import __version__
+
+    return __version__
+
+
+class PluginCommands:
+    """What ``register_commands(cli)`` receives: ``cli.add(name, help, handler, configure)``."""
+
+    def __init__(self, sub: Any) -> None:
+        self._sub = sub
+        self.names: list[str] = []
+
+    def add(self, name: str, help: str, handler: Handler,
+            configure: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
+        if name in self._sub.choices:
+            raise ValueError(f"command {name!r} already exists")
+        p = self._sub.add_parser(name, help=help)
+        if configure is not None:
+            configure(p)
+        p.set_defaults(handler=handler)
+        self.names.append(name)
+
+
+def _add_plugin_commands(sub: Any) -> None:
+    from agent.plugin_manager import load_plugins
+
+    commands = PluginCommands(sub)
+    load_plugins().call_each("register_commands", lambda plugin: {"cli": commands})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser, sub = _parser()
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first not in sub.choices:
+        _add_plugin_commands(sub)
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    return run_handler(handler, args)
+
+
+def run_handler(handler: Handler, args: argparse.Namespace) -> int:
+    """Turn library errors into one line and an exit code; never a traceback for a user error."""
+    from agent.errors import AgentError
+
+    try:
+        return handler(args)
+    except AgentError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cancelled", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:
+        if os.environ.get("AGENT_DEBUG"):
+            raise
+        print(f"internal error: {type(exc).__name__}: {exc} (set AGENT_DEBUG=1 for the "
+              "traceback, and please report it)", file=sys.stderr)
+        return 1
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

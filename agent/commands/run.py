@@ -1,0 +1,103 @@
+"""``agent call`` and ``agent plan run``: one call or an explicit plan, through the runtime."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from agent.cli import print_json
+from agent.errors import UsageError
+from agent.runtime import Agent
+from agent.types import Run, Tool
+
+
+def parse_pairs(tool: Tool, pairs: list[str]) -> dict[str, Any]:
+    """``key=value`` words -> arguments; values are JSON unless the parameter is a string."""
+    props = tool.parameters.get("properties", {})
+    args: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"{tool.name}: expected key=value, got {pair!r}")
+        if key in args:
+            raise UsageError(f"{tool.name}: argument {key!r} given twice")
+        kind = props.get(key, {}).get("type")
+        if kind == "string" or (isinstance(kind, list) and "string" in kind and raw[:1] not in
+                                '{["'):
+            args[key] = raw
+            continue
+        try:
+            args[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            args[key] = raw  # validation names the field and what was expected
+    return args
+
+
+def _approver(args: argparse.Namespace) -> Any:
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        return None  # refused, and the refusal tells the user about --yes
+
+    def ask(call: dict[str, Any], tool: Tool) -> bool:
+        shown = json.dumps(call["args"], ensure_ascii=False)
+        answer = input(f"{tool.name} has side effects. Run it with {shown}? [y/N] ")
+        return answer.strip().lower() in ("y", "yes")
+
+    return ask
+
+
+def _agent(args: argparse.Namespace) -> Agent:
+    store = False if args.no_trace else args.db
+    return Agent(store=store, approve=_approver(args))
+
+
+def call(args: argparse.Namespace) -> int:
+    with _agent(args) as agent:
+        tool = agent.registry.tool(args.tool)
+        call_args = parse_pairs(tool, args.args)
+        agent.check_call(tool.name, call_args)
+        run = asyncio.run(agent.run_plan([{"name": tool.name, "args": call_args, "id": "1"}],
+                                         query=f"agent call {tool.name}"))
+    return _report(run, args)
+
+
+def load_plan(source: str) -> tuple[list[Any], str | None]:
+    """Read a plan file: a list of calls, or {"query": ..., "calls": [...]}."""
+    try:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read plan {source}: {exc.strerror or exc}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"plan {source} is not valid JSON: {exc.msg} at line {exc.lineno}, "
+                         f"column {exc.colno}") from None
+    if isinstance(doc, dict) and isinstance(doc.get("calls"), list):
+        return doc["calls"], doc.get("query")
+    if isinstance(doc, list):
+        return doc, None
+    raise UsageError(f"plan {source}: expected a list of calls or an object with 'calls'")
+
+
+def plan_run(args: argparse.Namespace) -> int:
+    calls, query = load_plan(args.file)
+    with _agent(args) as agent:
+        run = asyncio.run(agent.run_plan(calls, query=query or f"agent plan run {args.file}"))
+    return _report(run, args)
+
+
+def _report(run: Run, args: argparse.Namespace) -> int:
+    if args.json:
+        print_json({"run_id": run.id, "status": run.status, "results": [
+            {"id": r.call_id, "name": r.name, "status": r.status, "content": r.content,
+             "error": r.error, "duration_ms": round(r.duration_ms, 3)} for r in run.results]})
+    else:
+        from agent.render import print_results
+
+        print_results(run, traced=not args.no_trace)
+    return 0 if run.status == "ok" else 1

@@ -1,0 +1,239 @@
+"""What a planner acts through: tools, the model, the user, the retriever, all traced.
+
+A planner never calls a tool, a model or the user directly; it goes through its
+``Environment`` so every planner is recorded, replayable and exportable the same way.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from agent.errors import NeedsInput
+from agent.refs import normalize_calls
+from agent.types import Event, Run, Step, Tool, ToolResult, maybe_await
+
+if TYPE_CHECKING:
+    from agent.runtime import Agent
+
+AskCallback = Callable[[str, dict[str, Any] | None], Any | Awaitable[Any]]
+
+
+class StepLimitReached(Exception):
+    """Internal: the planner used up ``max_steps``; the run ends ``max_steps``."""
+
+
+def new_id() -> str:
+    """Time-ordered unique id (sortable by creation)."""
+    return f"{time.time_ns():016x}{uuid.uuid4().hex[:12]}"
+
+
+class Environment:
+    def __init__(
+        self,
+        agent: Agent,
+        run: Run,
+        *,
+        emit: Callable[[Event], None] | None = None,
+        ask: AskCallback | None = None,
+        answers: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.agent = agent
+        self.run = run
+        self.emit = emit
+        self.ask_callback = ask
+        self.answers = dict(answers or {})
+        self._seq = 0
+        self._recorder = agent._recorder()
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        return self.agent.tools
+
+    # Steps -------------------------------------------------------------------------------
+    def begin_step(self, kind: str, name: str | None = None, parent_id: str | None = None) -> Step:
+        if len(self.run.steps) >= self.agent.max_steps:
+            raise StepLimitReached
+        self._seq += 1
+        step = Step(new_id(), self.run.id, self._seq, kind, name, parent_id,
+                    started_at=time.time())
+        self.run.steps.append(step)
+        if self.emit is not None:
+            self.emit(Event("step_started", self.run, step=step))
+        return step
+
+    def end_step(self, step: Step, status: str = "ok", **data: Any) -> None:
+        step.ended_at = time.time()
+        step.duration_ms = (step.ended_at - step.started_at) * 1000
+        step.status = status
+        step.data.update(data)
+        if self._recorder is not None:
+            self._recorder.put("record_step", step.record())
+        self.agent._hooks.on_step(run=self.run, step=step)
+        if self.emit is not None:
+            self.emit(Event("step_finished", self.run, step=step))
+
+    # Tools -------------------------------------------------------------------------------
+    async def call_tools(
+        self, calls: Iterable[Any], *, name: str | None = None, parent_id: str | None = None
+    ) -> list[ToolResult]:
+        """Run a batch of calls (a plan; references allowed) as one step."""
+        plan = normalize_calls(calls)
+        step = self.begin_step("tool_calls", name or _names(plan), parent_id)
+        recorder, emit, run = self._recorder, self.emit, self.run
+        seq0 = len(run.results)
+        order = {c["id"]: i for i, c in enumerate(plan)}
+
+        def on_start(call: dict[str, Any]) -> None:
+            if emit is not None:
+                emit(Event("tool_started", run, step=step, call=call))
+
+        def on_result(result: ToolResult) -> None:
+            if recorder is not None:
+                recorder.put("record_tool_calls", [_row(result, step, seq0 + order[result.call_id])])
+            if emit is not None:
+                emit(Event("tool_finished", run, step=step, result=result))
+
+        try:
+            results = await self.agent._executor.execute(
+                plan, run_id=run.id, on_start=on_start, on_result=on_result
+            )
+        except BaseException:
+            self.end_step(step, "cancelled")
+            raise
+        run.results.extend(results)
+        self._transcribe(plan, results)
+        failed = sum(not r.ok for r in results)
+        self.end_step(step, "ok" if not failed else "error", calls=len(plan), failed=failed)
+        return results
+
+    def _transcribe(self, plan: list[dict[str, Any]], results: list[ToolResult]) -> None:
+        """Add the calls and results to the transcript, in langchain-core's dict form."""
+        msgs = self.run.message_dicts
+        last = msgs[-1] if msgs else None
+        ids = [c["id"] for c in plan]
+        if not (last and last["type"] == "ai"
+                and [tc["id"] for tc in last["data"].get("tool_calls", [])] == ids):
+            msgs.append(ai_message_dict("", [
+                {"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
+                for c in plan
+            ]))
+        for r in results:
+            msgs.append({"type": "tool", "data": {
+                "content": r.text(), "tool_call_id": r.call_id, "name": r.name,
+                "status": "success" if r.ok else "error", "type": "tool",
+            }})
+
+    # Models ------------------------------------------------------------------------------
+    async def call_model(
+        self, messages: list[Any], tools: Iterable[Tool] | None = None, *,
+        parent_id: str | None = None, **kwargs: Any,
+    ) -> Any:
+        """Ask the agent's chat model; the step records tokens and time."""
+        from langchain_core.messages import message_to_dict
+
+        model = self.agent.model
+        if model is None:
+            from agent.errors import ModelNotFoundError
+
+            raise ModelNotFoundError(
+                "this planner needs a chat model: pass model=... (or --model ID)"
+            )
+        step = self.begin_step("model", getattr(model, "model_name", None) or type(model).__name__,
+                               parent_id)
+        bound = model.bind_tools([t.spec() for t in tools]) if tools else model
+        try:
+            reply = await bound.ainvoke(messages, **kwargs)
+        except BaseException as exc:
+            self.end_step(step, "error", error=f"{type(exc).__name__}: {exc}")
+            raise
+        usage = getattr(reply, "usage_metadata", None) or {}
+        step.tokens_in = int(usage.get("input_tokens", 0))
+        step.tokens_out = int(usage.get("output_tokens", 0))
+        self.run.tokens_in += step.tokens_in
+        self.run.tokens_out += step.tokens_out
+        self.run.message_dicts.append(message_to_dict(reply))
+        self.end_step(step, "ok")
+        return reply
+
+    # The user ----------------------------------------------------------------------------
+    async def ask(self, question: str, schema: dict[str, Any] | None = None) -> Any:
+        """The paper's get_info: ask the user for what the query left out.
+
+        With ``schema`` (a JSON Schema object) the answer is validated and asked again with
+        the reason when it does not fit. Answers given up front (``answers``, or a resumed
+        run) are used without asking. With nobody to ask, the run ends ``needs_input``.
+        """
+        fields = (schema or {}).get("properties", {})
+        if fields and all(f in self.answers for f in fields):
+            return {f: self.answers[f] for f in fields}
+        step = self.begin_step("ask", question)
+        if self.emit is not None:
+            self.emit(Event("question", self.run, step=step))
+        if self.ask_callback is None:
+            missing = {f: s for f, s in fields.items() if f not in self.answers}
+            self.end_step(step, "needs_input", question=question, missing=missing)
+            raise NeedsInput(question, missing)
+        prompt = question
+        for _ in range(3):
+            answer = await maybe_await(self.ask_callback(prompt, schema))
+            problem = _check_answer(answer, schema)
+            if problem is None:
+                self.end_step(step, "ok", question=question, answer=answer)
+                if isinstance(answer, dict):
+                    self.answers.update(answer)
+                return answer
+            prompt = f"{question} ({problem})"
+        self.end_step(step, "error", question=question, error=problem)
+        raise NeedsInput(f"{question} ({problem})", fields)
+
+    # Retrieval ---------------------------------------------------------------------------
+    def retrieve(self, query: str, k: int = 10) -> list[Tool]:
+        """Candidate tools for ``query``: the agent's retriever, or every tool."""
+        retriever = self.agent.retriever
+        if retriever is None:
+            return list(self.tools.values())[:k] if k else list(self.tools.values())
+        return list(retriever(query, k))
+
+
+def _check_answer(answer: Any, schema: dict[str, Any] | None) -> str | None:
+    if schema is None:
+        return None if answer not in (None, "") else "an answer is needed"
+    from agent.schema import compile_validator, explain
+
+    validator = compile_validator(schema, "answer")
+    if validator.is_valid(answer):
+        return None
+    field, message = explain(validator, answer)
+    return f"{field}: {message}" if field else message
+
+
+def _names(plan: list[dict[str, Any]]) -> str:
+    names = list(dict.fromkeys(c["name"] for c in plan))
+    return ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
+
+
+def _row(result: ToolResult, step: Step, seq: int) -> dict[str, Any]:
+    return {
+        "id": f"{step.id}-{seq}",
+        "run_id": step.run_id,
+        "step_id": step.id,
+        "call_id": result.call_id,
+        "seq": seq,
+        "tool_name": result.name,
+        "args": result.args,
+        "status": result.status,
+        "content": result.content,
+        "error": result.error,
+        "started_at": result.started_at,
+        "duration_ms": result.duration_ms,
+        "attempts": result.attempts,
+    }
+
+
+def ai_message_dict(content: str, tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"type": "ai", "data": {"content": content, "tool_calls": tool_calls, "type": "ai",
+                                   "invalid_tool_calls": [], "additional_kwargs": {},
+                                   "response_metadata": {}}}

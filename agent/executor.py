@@ -1,0 +1,260 @@
+"""Run tool calls: validated, ordered by their references, independent ones concurrently.
+
+Every failure of a single call (unknown tool, invalid arguments, refused approval, exception,
+timeout) becomes an error ``ToolResult``; ``execute`` itself only raises for a malformed plan
+(``PlanError``) and re-raises cancellation after recording the calls it stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Any
+
+from agent.errors import InvalidArgumentsError, ToolError, ToolNotFoundError
+from agent.refs import call_refs, has_nested, normalize_calls, plan_order, substitute
+from agent.registry import close_names
+from agent.types import Tool, ToolContext, ToolResult, maybe_await
+
+Approver = Callable[[dict[str, Any], Tool], bool | Awaitable[bool]]
+ResultCallback = Callable[[ToolResult], None]
+StartCallback = Callable[[dict[str, Any]], None]
+SIDE_EFFECTS_GROUP = "\x00side-effects"
+
+
+class Executor:
+    """Executes explicit plans against a fixed set of tools.
+
+    ``timeout`` and ``retries`` are defaults that a tool's own settings override;
+    ``max_concurrency`` bounds how many tools run at once (``None``: no bound).
+    """
+
+    def __init__(
+        self,
+        tools: Mapping[str, Tool],
+        *,
+        max_concurrency: int | None = None,
+        timeout: float | None = None,
+        retries: int = 0,
+        backoff: float = 0.5,
+        approve: Approver | None = None,
+        settings: Mapping[str, Any] | None = None,
+        before_hooks: Iterable[Callable[..., Any]] = (),
+        after_hooks: Iterable[Callable[..., Any]] = (),
+        on_hook_error: Callable[[Callable[..., Any], BaseException], None] | None = None,
+    ) -> None:
+        self.tools = tools
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self.approve = approve
+        self.settings = settings or {}
+        self.before_hooks = list(before_hooks)
+        self.after_hooks = list(after_hooks)
+        self.on_hook_error = on_hook_error
+        self._limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+
+    async def execute(
+        self,
+        calls: Iterable[Any],
+        *,
+        run_id: str | None = None,
+        on_start: StartCallback | None = None,
+        on_result: ResultCallback | None = None,
+    ) -> list[ToolResult]:
+        """Run ``calls`` (a plan) and return their results in call order."""
+        plan = normalize_calls(calls)
+        groups = [self._serial_group(c["name"]) for c in plan]
+        deps = plan_order(plan, groups)
+        outputs: dict[str, ToolResult] = {}
+        tasks: list[asyncio.Task[ToolResult]] = []
+        create = asyncio.get_running_loop().create_task
+        for i, call in enumerate(plan):
+            need = [tasks[d] if d < i else None for d in deps[i]]
+            if deps[i] and (any(t is None for t in need)):
+                # A reference to a later call: wait on it by index once all tasks exist.
+                coro = self._after_indices(deps[i], tasks, call, outputs, run_id, on_start,
+                                           on_result)
+            elif need:
+                coro = self._after(need, call, outputs, run_id, on_start, on_result)  # type: ignore[arg-type]
+            else:
+                coro = self._run(call, outputs, run_id, on_start, on_result)
+            tasks.append(create(coro))
+        try:
+            return list(await asyncio.gather(*tasks))
+        except asyncio.CancelledError:
+            await self._cancel(plan, tasks, on_result)
+            raise
+
+    def check(self, name: str, args: Mapping[str, Any]) -> Tool:
+        """Raise ``ToolNotFoundError`` / ``InvalidArgumentsError`` before a call is made."""
+        tool = self.tools.get(name)
+        if tool is None:
+            raise ToolNotFoundError(name, close_names(name, self.tools))
+        if not tool.validator.is_valid(args):
+            from agent.schema import explain
+
+            field, message = explain(tool.validator, args)
+            raise InvalidArgumentsError(name, message, field)
+        return tool
+
+    # Internals ----------------------------------------------------------------------------
+    def _serial_group(self, name: str) -> str | None:
+        tool = self.tools.get(name)
+        if tool is None:
+            return None
+        if tool.side_effects:
+            return SIDE_EFFECTS_GROUP
+        return tool.state_key
+
+    async def _cancel(
+        self,
+        plan: list[dict[str, Any]],
+        tasks: list[asyncio.Task[ToolResult]],
+        on_result: ResultCallback | None,
+    ) -> None:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for call, t in zip(plan, tasks, strict=True):
+            if t.cancelled() and on_result is not None:
+                on_result(ToolResult(call["id"], call["name"], "cancelled",
+                                     error="cancelled before it finished", args=call["args"]))
+
+    async def _after(self, need: list[asyncio.Task[ToolResult]], *rest: Any) -> ToolResult:
+        for t in need:
+            await t
+        return await self._run(*rest)
+
+    async def _after_indices(
+        self, indices: list[int], tasks: list[asyncio.Task[ToolResult]], *rest: Any
+    ) -> ToolResult:
+        for i in indices:
+            await tasks[i]
+        return await self._run(*rest)
+
+    async def _run(
+        self,
+        call: dict[str, Any],
+        outputs: dict[str, ToolResult],
+        run_id: str | None,
+        on_start: StartCallback | None,
+        on_result: ResultCallback | None,
+    ) -> ToolResult:
+        if on_start is not None:
+            on_start(call)
+        result = await self._call(call, outputs, run_id)
+        outputs[call["id"]] = result
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    async def _call(
+        self, call: dict[str, Any], outputs: dict[str, ToolResult], run_id: str | None
+    ) -> ToolResult:
+        name, call_id, args = call["name"], call["id"], call["args"]
+        started = time.time()
+        tool = self.tools.get(name)
+        if tool is None:
+            hint = close_names(name, self.tools)
+            more = f"; did you mean {', '.join(hint)}?" if hint else ""
+            return ToolResult(call_id, name, "error", error=f"unknown tool {name!r}{more}",
+                              args=args, started_at=started)
+        if has_nested(args):  # references or $literal escapes to resolve
+            refs = call_refs(call)
+            failed = [r for r in refs if not outputs[r].ok]
+            if failed:
+                return ToolResult(call_id, name, "error", args=args, started_at=started,
+                                  error=f"not run: call {failed[0]!r} it depends on failed")
+            try:
+                args = substitute(args, {r: outputs[r].content for r in refs})
+            except LookupError as exc:
+                return ToolResult(call_id, name, "error", error=str(exc), args=args,
+                                  started_at=started)
+        if not tool.validator.is_valid(args):
+            where, message = _invalid(tool, args)
+            return ToolResult(call_id, name, "error", error=f"invalid {where}: {message}",
+                              args=args, started_at=started)
+        if tool.side_effects:
+            refusal = await self._approval(call, tool)
+            if refusal:
+                return ToolResult(call_id, name, "error", error=refusal, args=args,
+                                  started_at=started)
+        context = None
+        if self.before_hooks or tool.context_param:
+            context = ToolContext(run_id, call_id, self.settings)
+            if self.before_hooks:
+                await self._hooks(self.before_hooks, call=call, tool=tool, context=context)
+        t0 = time.perf_counter()
+        if self._limit is not None:
+            async with self._limit:
+                result = await self._attempts(tool, call_id, args, context)
+        else:
+            result = await self._attempts(tool, call_id, args, context)
+        result.duration_ms = (time.perf_counter() - t0) * 1000
+        result.started_at = started
+        if self.after_hooks:
+            await self._hooks(self.after_hooks, call=call, tool=tool, result=result,
+                              context=context)
+        return result
+
+    async def _attempts(
+        self, tool: Tool, call_id: str, args: dict[str, Any], context: ToolContext | None
+    ) -> ToolResult:
+        retries = self.retries if tool.retries is None else tool.retries
+        timeout = self.timeout if tool.timeout is None else tool.timeout
+        kwargs = {**args, tool.context_param: context} if tool.context_param else args
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                if tool.is_async:
+                    if timeout is None:
+                        content = await tool.fn(**kwargs)
+                    else:
+                        async with asyncio.timeout(timeout):
+                            content = await tool.fn(**kwargs)
+                else:
+                    coro = asyncio.to_thread(tool.fn, **kwargs)
+                    content = await (coro if timeout is None else asyncio.wait_for(coro, timeout))
+                return ToolResult(call_id, tool.name, "success", content=content, args=args,
+                                  attempts=attempt)
+            except ToolError as exc:
+                error, retryable = str(exc), False
+            except TimeoutError:
+                error, retryable = f"timed out after {timeout:g} s", True
+            except Exception as exc:
+                error, retryable = f"{type(exc).__name__}: {exc}", True
+            if not retryable or attempt > retries:
+                return ToolResult(call_id, tool.name, "error", error=error, args=args,
+                                  attempts=attempt)
+            delay = self.backoff * 2 ** (attempt - 1)
+            await asyncio.sleep(delay * (1 + random.random() / 4))
+
+    async def _approval(self, call: dict[str, Any], tool: Tool) -> str | None:
+        """None if approved, else the refusal the planner will see."""
+        if self.approve is None:
+            return (f"tool {tool.name!r} has side effects and needs approval; none was given "
+                    "(embedding: pass approve=...; CLI: answer the prompt or use --yes)")
+        try:
+            ok = await maybe_await(self.approve(call, tool))
+        except Exception as exc:
+            return f"approval failed: {type(exc).__name__}: {exc}"
+        return None if ok else f"the user did not approve calling {tool.name!r}"
+
+    async def _hooks(self, hooks: list[Callable[..., Any]], **kwargs: Any) -> None:
+        for hook in hooks:
+            try:
+                await maybe_await(hook(**kwargs))
+            except Exception as exc:
+                if self.on_hook_error is not None:
+                    self.on_hook_error(hook, exc)
+
+
+def _invalid(tool: Tool, args: Any) -> tuple[str, str]:
+    from agent.schema import explain
+
+    field, message = explain(tool.validator, args)
+    return (f"argument {field!r}" if field else "arguments"), message

@@ -1,0 +1,75 @@
+"""Pluggy hook specifications: everything a plugin can contribute or observe.
+
+Registration hooks are called once per registry and receive a ``register`` callback bound to
+the calling plugin (so every tool, planner, model and exporter knows where it came from).
+Run-time hooks may return an awaitable; the runtime awaits it. No firstresult, no wrappers:
+every plugin gets its turn, and one that raises does not stop the others.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("agent")
+hookimpl = pluggy.HookimplMarker("agent")
+
+
+@hookspec
+def register_tools(register: Any) -> None:
+    """Offer tools: ``register(fn_or_tool, **options)``.
+
+    Accepts a function (decorated with ``@tool`` or not), a ``Tool``, a LangChain ``BaseTool``,
+    or a list of them (e.g. ``tools_from_object(obj)``).
+    """
+
+
+@hookspec
+def register_planners(register: Any) -> None:
+    """Offer planners: ``register(name, factory)``; ``factory(**options)`` returns a planner.
+
+    A planner has ``async def run(self, task, env) -> Answer | str``.
+    """
+
+
+@hookspec
+def register_models(register: Any) -> None:
+    """Offer chat models: ``register(model_id, factory, description="")``.
+
+    ``factory(**options)`` returns a langchain-core ``BaseChatModel``. An id may end in ``:``
+    to claim a prefix (``local:`` receives ``local:/path/model.gguf``).
+    """
+
+
+@hookspec
+def register_exporters(register: Any) -> None:
+    """Offer trace exporters: ``register(format_name, exporter)``."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add CLI commands: ``cli.add(name, help, handler, configure=None)``.
+
+    ``configure(parser)`` adds argparse arguments; ``handler(args)`` returns an exit code.
+    """
+
+
+@hookspec
+def before_tool_call(call: dict[str, Any], tool: Any, context: Any) -> Any:
+    """Called after validation and approval, just before a tool runs."""
+
+
+@hookspec
+def after_tool_call(call: dict[str, Any], tool: Any, result: Any, context: Any) -> Any:
+    """Called with every tool result, errors included."""
+
+
+@hookspec
+def on_step(run: Any, step: Any) -> Any:
+    """Called when a step (a tool-call batch, a model call, a question) ends."""
+
+
+@hookspec
+def on_run_end(run: Any) -> Any:
+    """Called once per run, whatever its status."""

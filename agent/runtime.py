@@ -1,0 +1,322 @@
+"""``Agent``: a planner, tools, a model and a trace store, put together.
+
+``run`` answers a query through a planner; ``execute`` runs an explicit plan. Both are traced
+as runs. A failing tool, a planner bug or a cancellation ends the run with a status; nothing
+already recorded is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any
+
+from agent.environment import AskCallback, Environment, StepLimitReached, new_id
+from agent.errors import AgentError, NeedsInput
+from agent.executor import Approver, Executor
+from agent.plugin_manager import PluginSet
+from agent.recorder import TraceRecorder
+from agent.registry import Registry, build_registry, collect_tools
+from agent.types import Answer, Event, Run, Task, Tool, ToolResult
+
+log = logging.getLogger("agent")
+DEFAULT_PLANNER = "dataflow"
+
+
+class _Hooks:
+    """Run-time hooks from plugins, each isolated: a raising hook is logged, not fatal."""
+
+    def __init__(self, plugins: PluginSet | None) -> None:
+        self.plugins = plugins
+        get = plugins.impls if plugins is not None else (lambda name: [])
+        self.before_tool_call = get("before_tool_call")
+        self.after_tool_call = get("after_tool_call")
+        self._on_step = get("on_step")
+        self._on_run_end = get("on_run_end")
+        self._pending: list[asyncio.Future[Any]] = []
+
+    def error(self, hook: Callable[..., Any], exc: BaseException) -> None:
+        log.warning("plugin hook %s failed: %s: %s", getattr(hook, "__qualname__", hook),
+                    type(exc).__name__, exc)
+
+    def _call(self, hooks: list[Callable[..., Any]], **kwargs: Any) -> None:
+        for hook in hooks:
+            try:
+                out = hook(**kwargs)
+            except Exception as exc:
+                self.error(hook, exc)
+                continue
+            if asyncio.iscoroutine(out) or isinstance(out, asyncio.Future):
+                self._pending.append(asyncio.ensure_future(out))
+
+    def on_step(self, **kwargs: Any) -> None:
+        if self._on_step:
+            self._call(self._on_step, **kwargs)
+
+    def on_run_end(self, **kwargs: Any) -> None:
+        if self._on_run_end:
+            self._call(self._on_run_end, **kwargs)
+
+    async def settle(self) -> None:
+        """Await the awaitables hooks returned; their failures are logged."""
+        pending, self._pending = self._pending, []
+        for fut, out in zip(pending, await asyncio.gather(*pending, return_exceptions=True),
+                            strict=True):
+            if isinstance(out, Exception):
+                self.error(getattr(fut, "get_coro", lambda: fut)(), out)
+
+
+class Agent:
+    """Answer queries with tools, through a planner, keeping every run as a trace.
+
+    tools: functions, ``Tool``s, LangChain tools, lists from ``tools_from_object``, or names of
+        registered tools; ``None`` offers every tool the installed plugins register.
+    planner: a planner object or a registered name (default ``"dataflow"``).
+    model: a langchain-core chat model or a registered model id (planners that need one).
+    store: ``None`` for the default trace store, a path, a ``TraceStore``, or ``False``.
+    approve: approves calls to tools with side effects: a callable ``(call, tool) -> bool``
+        (sync or async), or ``True`` to approve all. Without it such calls are refused.
+    ask: answers the planner's questions ``(question, schema) -> answer``; without it a run
+        that needs information ends with status ``needs_input``.
+    """
+
+    def __init__(
+        self,
+        tools: Iterable[Any] | None = None,
+        *,
+        planner: Any = None,
+        model: Any = None,
+        store: Any = None,
+        approve: Approver | bool | None = None,
+        ask: AskCallback | None = None,
+        settings: Mapping[str, Any] | None = None,
+        max_concurrency: int | None = None,
+        timeout: float | None = 60.0,
+        retries: int = 0,
+        max_steps: int = 50,
+        plugins: PluginSet | None = None,
+        registry: Registry | None = None,
+        retriever: Callable[[str, int], Iterable[Tool]] | None = None,
+        session_id: str | None = None,
+    ) -> None:
+        self._registry = registry
+        self._plugins = plugins if plugins is not None else (registry.plugins if registry else None)
+        if tools is None:
+            self.tools = dict(self.registry.tools)
+        else:
+            self.tools = collect_tools(tools, lambda: self.registry)
+        self._planner = planner
+        self._model = model
+        self.ask = ask
+        self.max_steps = max_steps
+        self.retriever = retriever
+        self.session_id = session_id
+        self.settings = dict(settings or {})
+        self.last_run: Run | None = None
+        self._store_arg = store
+        self._store: Any = None
+        self._trace: TraceRecorder | None = None
+        self._hooks = _Hooks(self._plugins)
+        approver = (lambda call, tool: True) if approve is True else (approve or None)
+        self._executor = Executor(
+            self.tools,
+            max_concurrency=max_concurrency,
+            timeout=timeout,
+            retries=retries,
+            approve=approver,
+            settings=self.settings,
+            before_hooks=self._hooks.before_tool_call,
+            after_hooks=self._hooks.after_tool_call,
+            on_hook_error=self._hooks.error,
+        )
+
+    # Parts resolved on first use ----------------------------------------------------------
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = build_registry(self._plugins)
+        return self._registry
+
+    @property
+    def planner(self) -> Any:
+        if self._planner is None or isinstance(self._planner, str):
+            self._planner = self.registry.planner(self._planner or DEFAULT_PLANNER)
+        return self._planner
+
+    @property
+    def model(self) -> Any:
+        if isinstance(self._model, str):
+            self._model = self.registry.model(self._model)
+        return self._model
+
+    @property
+    def store(self) -> Any:
+        """The ``TraceStore`` runs are written to, or ``None`` when tracing is off."""
+        if self._store is None and self._store_arg is not False:
+            from agent.store import TraceStore
+
+            arg = self._store_arg
+            self._store = arg if isinstance(arg, TraceStore) else TraceStore(arg)
+        return self._store
+
+    def _recorder(self) -> TraceRecorder | None:
+        if self._trace is None and self.store is not None:
+            self._trace = TraceRecorder(self.store)
+        return self._trace
+
+    # Running ------------------------------------------------------------------------------
+    async def run(
+        self,
+        query: str,
+        *,
+        answers: Mapping[str, Any] | None = None,
+        parent_id: str | None = None,
+        emit: Callable[[Event], None] | None = None,
+    ) -> Run:
+        """Answer ``query`` with the planner; returns the finished ``Run``."""
+        planner = self.planner
+        run = self._new_run(query, _name_of(planner), parent_id)
+        env = Environment(self, run, emit=emit, ask=self.ask, answers=answers)
+        return await self._drive(run, env, lambda: planner.run(Task(query, run.id), env))
+
+    async def stream(self, query: str, **kwargs: Any) -> AsyncIterator[Event]:
+        """Yield the run's events as they happen; the last one is ``run_finished``."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        task = asyncio.ensure_future(self.run(query, emit=queue.put_nowait, **kwargs))
+        task.add_done_callback(lambda _: queue.put_nowait(None))
+        try:
+            while (event := await queue.get()) is not None:
+                yield event
+            await task
+        finally:
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+
+    def run_sync(self, query: str, **kwargs: Any) -> Run:
+        """``run`` for code without an event loop."""
+        return asyncio.run(self._run_and_close(query, **kwargs))
+
+    async def _run_and_close(self, query: str, **kwargs: Any) -> Run:
+        try:
+            return await self.run(query, **kwargs)
+        finally:
+            await self.aflush()
+
+    async def execute(self, calls: Iterable[Any], *, query: str | None = None) -> list[ToolResult]:
+        """Run an explicit plan (see ``agent.refs`` for references); results in call order."""
+        run = await self.run_plan(calls, query=query)
+        return run.results
+
+    def check_call(self, name: str, args: Mapping[str, Any]) -> Tool:
+        """Raise ``ToolNotFoundError`` or ``InvalidArgumentsError`` for a call, without running it."""
+        return self._executor.check(name, args)
+
+    async def run_plan(self, calls: Iterable[Any], *, query: str | None = None,
+                       emit: Callable[[Event], None] | None = None) -> Run:
+        """``execute``, returning the traced ``Run`` instead of just the results."""
+        from agent.refs import normalize_calls
+
+        plan = normalize_calls(calls)  # a malformed plan raises before a run is recorded
+        run = self._new_run(query or "(explicit plan)", "plan", None)
+        env = Environment(self, run, emit=emit)
+
+        async def go() -> Answer:
+            results = await env.call_tools(plan)
+            failed = [r for r in results if not r.ok]
+            if failed:
+                return Answer(f"{len(failed)} of {len(results)} calls failed", status="error")
+            return Answer(results[-1].text() if results else "", data=results[-1].content
+                          if results else None)
+
+        return await self._drive(run, env, go)
+
+    def _new_run(self, query: str, planner: str, parent_id: str | None) -> Run:
+        run = Run(new_id(), query, planner=planner, model=_name_of(self._model),
+                  session_id=self.session_id, parent_id=parent_id, started_at=time.time())
+        run.message_dicts.append({"type": "human", "data": {"content": query, "type": "human"}})
+        self.last_run = run
+        recorder = self._recorder()
+        if recorder is not None:
+            recorder.put("start_run", {
+                "id": run.id, "query": query, "planner": planner, "model": run.model,
+                "session_id": run.session_id, "parent_id": parent_id,
+                "started_at": run.started_at, "status": "running", "source": "agent",
+                "pid": os.getpid(), "host": socket.gethostname(),
+            }, [{"name": t.name, "description": t.description, "parameters": t.parameters,
+                 "plugin": t.plugin} for t in self.tools.values()])
+        return run
+
+    async def _drive(self, run: Run, env: Environment, body: Callable[[], Any]) -> Run:
+        try:
+            answer = await body()
+            if isinstance(answer, str):
+                answer = Answer(answer)
+            run.answer, run.data, run.status = answer.text, answer.data, answer.status
+            if answer.text:
+                run.message_dicts.append({"type": "ai", "data": {"content": answer.text,
+                                                                 "type": "ai"}})
+        except NeedsInput as exc:
+            run.status, run.error, run.missing = "needs_input", exc.question, dict(exc.fields)
+        except StepLimitReached:
+            run.status, run.error = "max_steps", f"stopped after {self.max_steps} steps"
+        except asyncio.CancelledError:
+            run.status, run.error = "cancelled", "cancelled by the user"
+            self._finish(run)
+            if self._trace is not None:
+                self._trace.flush_sync()  # a second cancel must not lose the record
+            raise
+        except AgentError:
+            run.status = "error"
+            self._finish(run)
+            raise
+        except Exception as exc:  # a planner bug ends the run, it does not crash the caller
+            log.exception("planner failed")
+            run.status, run.error = "error", f"{type(exc).__name__}: {exc}"
+        self._finish(run)
+        await self._hooks.settle()
+        if self._trace is not None:
+            await self._trace.flush()
+        return run
+
+    def _finish(self, run: Run) -> None:
+        run.ended_at = time.time()
+        run.duration_ms = (run.ended_at - run.started_at) * 1000
+        if self._trace is not None:
+            self._trace.put("record_messages", run.id, run.message_dicts)
+            self._trace.put("finish_run", run.id, status=run.status, answer=run.answer,
+                            error=run.error, ended_at=run.ended_at, duration_ms=run.duration_ms,
+                            tokens_in=run.tokens_in, tokens_out=run.tokens_out,
+                            **({"metadata": {"missing": run.missing}} if run.missing else {}))
+        self._hooks.on_run_end(run=run)
+
+    async def aflush(self) -> None:
+        """Wait until every trace record so far is committed."""
+        if self._trace is not None:
+            await self._trace.flush()
+
+    def close(self) -> None:
+        """Commit what is pending and close the store (if the agent opened it)."""
+        if self._trace is not None:
+            self._trace.close()
+            self._trace = None
+        if self._store is not None and self._store is not self._store_arg:
+            self._store.close()
+        self._store = None
+
+    def __enter__(self) -> Agent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _name_of(obj: Any) -> str | None:
+    if obj is None or isinstance(obj, str):
+        return obj
+    return getattr(obj, "name", None) or getattr(obj, "model_name", None) or type(obj).__name__
+

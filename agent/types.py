@@ -1,0 +1,277 @@
+"""The core value types: Tool, ToolContext, ToolResult, Step, Run, Answer, Event.
+
+JSON Schema is the lingua franca: a tool's ``parameters`` is a JSON Schema object, whatever
+the tool was made from (a Python function, a raw schema, a LangChain tool, an object).
+Reflection (signatures, type hints, schema compilation) happens once, when the tool is made;
+the executor only looks at the finished ``Tool``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from jsonschema.protocols import Validator
+    from langchain_core.messages import BaseMessage, ToolMessage
+
+ToolStatus = Literal["success", "error", "cancelled"]
+RunStatus = Literal["running", "ok", "error", "needs_input", "cancelled", "max_steps", "interrupted"]
+
+
+@dataclass
+class ToolContext:
+    """Handed to a tool that declares a parameter annotated ``ToolContext``.
+
+    That parameter never appears in the tool's schema. It carries the run and call ids and the
+    agent's settings (for example ``files_root``), so tools need no globals.
+    """
+
+    run_id: str | None = None
+    call_id: str | None = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False)
+class Tool:
+    """A callable with a name, a description and a JSON Schema for its arguments.
+
+    ``fn`` is called as ``fn(**args)`` (plus the context keyword, if the tool declares one);
+    it may be sync (run in a worker thread) or async. ``state_key`` groups tools that share
+    mutable state (one object's methods): the executor keeps their calls in the given order,
+    as it does for all tools with ``side_effects``.
+    """
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    fn: Callable[..., Any]
+    output_schema: dict[str, Any] | None = None
+    plugin: str | None = None
+    tags: tuple[str, ...] = ()
+    side_effects: bool = False
+    timeout: float | None = None
+    retries: int | None = None
+    state_key: str | None = None
+    context_param: str | None = None
+    examples: tuple[str, ...] = ()
+    is_async: bool = field(init=False)
+    _validator: list[Validator] = field(init=False, repr=False, default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.name or not isinstance(self.name, str):
+            from agent.errors import ToolDefinitionError
+
+            raise ToolDefinitionError(f"a tool needs a non-empty string name, got {self.name!r}")
+        fn = self.fn
+        is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+            getattr(fn, "__call__", None)  # noqa: B004 - async callable objects
+        )
+        object.__setattr__(self, "is_async", is_async)
+
+    # Construction -------------------------------------------------------------------------
+    @classmethod
+    def from_function(cls, fn: Callable[..., Any], **options: Any) -> Tool:
+        """Make a tool from a typed, Google-docstring'd function (sync or async)."""
+        from agent.schema import tool_from_function
+
+        return tool_from_function(fn, **options)
+
+    @classmethod
+    def from_schema(
+        cls,
+        name: str,
+        description: str,
+        parameters: Mapping[str, Any],
+        fn: Callable[..., Any],
+        **options: Any,
+    ) -> Tool:
+        """Make a tool from a raw JSON Schema (OpenAPI, MCP, BFCL-style function docs)."""
+        from agent.schema import tool_from_schema
+
+        return tool_from_schema(name, description, parameters, fn, **options)
+
+    @classmethod
+    def coerce(cls, obj: Any, **options: Any) -> Tool:
+        """Accept a Tool, a decorated or plain function, or a LangChain ``BaseTool``."""
+        from agent.schema import as_tool
+
+        return as_tool(obj, **options)
+
+    # Validation ---------------------------------------------------------------------------
+    @property
+    def validator(self) -> Validator:
+        """The compiled jsonschema validator, built on first use and then cached."""
+        if not self._validator:
+            from agent.schema import compile_validator
+
+            self._validator.append(compile_validator(self.parameters, self.name))
+        return self._validator[0]
+
+    def spec(self) -> dict[str, Any]:
+        """The OpenAI-style function spec (what models and exporters see)."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.parameters,
+            },
+        }
+
+
+@dataclass(slots=True)
+class ToolResult:
+    """What one tool call produced. Errors are results too: the planner sees them."""
+
+    call_id: str
+    name: str
+    status: ToolStatus
+    content: Any = None
+    error: str | None = None
+    artifact: Any = None
+    args: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+    started_at: float = 0.0
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+    def text(self) -> str:
+        """The content as text: strings as they are, anything else as JSON."""
+        if self.status != "success":
+            return f"Error: {self.error}"
+        if isinstance(self.content, str):
+            return self.content
+        import json
+
+        return json.dumps(self.content, ensure_ascii=False, default=str)
+
+    def to_message(self) -> ToolMessage:
+        """The langchain-core ``ToolMessage`` for a model's transcript."""
+        from langchain_core.messages import ToolMessage
+
+        return ToolMessage(
+            content=self.text(),
+            tool_call_id=self.call_id,
+            name=self.name,
+            status="success" if self.status == "success" else "error",
+            artifact=self.artifact,
+        )
+
+
+@dataclass(slots=True)
+class Step:
+    """One thing a planner did: a batch of tool calls, a model call, a question, the answer.
+
+    ``parent_id`` makes the steps a tree, so a search planner's backtracking is kept.
+    """
+
+    id: str
+    run_id: str
+    seq: int
+    kind: str
+    name: str | None = None
+    parent_id: str | None = None
+    status: str = "running"
+    started_at: float = 0.0
+    ended_at: float | None = None
+    duration_ms: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "run_id": self.run_id,
+            "parent_id": self.parent_id,
+            "seq": self.seq,
+            "kind": self.kind,
+            "name": self.name,
+            "status": self.status,
+            "started_at": self.started_at,
+            "ended_at": self.ended_at,
+            "duration_ms": self.duration_ms,
+            "tokens_in": self.tokens_in,
+            "tokens_out": self.tokens_out,
+            "data": self.data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """What a planner is asked to do."""
+
+    query: str
+    run_id: str
+
+
+@dataclass(slots=True)
+class Answer:
+    """A planner's final answer: text for people, ``data`` for programs."""
+
+    text: str
+    data: Any = None
+    status: RunStatus = "ok"
+
+
+@dataclass(slots=True)
+class Run:
+    """One query and everything that happened while answering it."""
+
+    id: str
+    query: str
+    status: RunStatus = "running"
+    answer: str | None = None
+    data: Any = None
+    error: str | None = None
+    planner: str | None = None
+    model: str | None = None
+    session_id: str | None = None
+    parent_id: str | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+    duration_ms: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    steps: list[Step] = field(default_factory=list)
+    results: list[ToolResult] = field(default_factory=list)
+    message_dicts: list[dict[str, Any]] = field(default_factory=list)
+    missing: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def messages(self) -> list[BaseMessage]:
+        """The transcript as langchain-core messages (kept as dicts, built on demand)."""
+        from langchain_core.messages import messages_from_dict
+
+        return messages_from_dict(self.message_dicts)
+
+
+EventType = Literal[
+    "run_started", "step_started", "tool_started", "tool_finished", "step_finished",
+    "question", "run_finished",
+]
+
+
+@dataclass(slots=True)
+class Event:
+    """What ``Agent.stream`` yields, in the order things happen."""
+
+    type: EventType
+    run: Run
+    step: Step | None = None
+    call: dict[str, Any] | None = None
+    result: ToolResult | None = None
+
+
+async def maybe_await(value: Any) -> Any:
+    """Await ``value`` if it is awaitable: callbacks and hooks may be sync or async."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
+

@@ -1,0 +1,1 @@
+"""First-party planners, each a plugin offering ``register_planners``."""

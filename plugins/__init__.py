@@ -1,0 +1,1 @@
+"""Bridges to other ecosystems (LangChain tools, model providers, OpenAPI, MCP)."""
