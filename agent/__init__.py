@@ -41,7 +41,35 @@ _EXPORTS = {
     "NeedsInput": "agent.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Agent",
+    "AgentError",
+    "Answer",
+    "ApprovalDenied",
+    "DuplicateToolError",
+    "Environment",
+    "Event",
+    "Executor",
+    "InvalidArgumentsError",
+    "ModelNotFoundError",
+    "NeedsInput",
+    "PlanError",
+    "PlannerNotFoundError",
+    "PluginError",
+    "Run",
+    "Step",
+    "Task",
+    "Tool",
+    "ToolContext",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolNotFoundError",
+    "ToolResult",
+    "UsageError",
+    "hookimpl",
+    "tool",
+    "tools_from_object",
+]
 
 if TYPE_CHECKING:
     from agent.environment import Environment

@@ -21,7 +21,7 @@ Plugins may add more commands: `agent plugins` lists them.
 Traces go to $AGENT_HOME/traces.db (or your user data directory); --db overrides."""
 
 
-def _parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:  # type: ignore[type-arg]
+def _parser() -> tuple[argparse.ArgumentParser, Any]:
     p = argparse.ArgumentParser(
         prog="agent",
         description="Plan and run tool calls, keep every run as a trace.",

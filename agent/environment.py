@@ -60,6 +60,8 @@ class Environment:
         step = Step(new_id(), self.run.id, self._seq, kind, name, parent_id,
                     started_at=time.time())
         self.run.steps.append(step)
+        if self._recorder is not None:  # its tool calls refer to it before it ends
+            self._recorder.put("record_step", step.record())
         if self.emit is not None:
             self.emit(Event("step_started", self.run, step=step))
         return step
@@ -92,7 +94,8 @@ class Environment:
 
         def on_result(result: ToolResult) -> None:
             if recorder is not None:
-                recorder.put("record_tool_calls", [_row(result, step, seq0 + order[result.call_id])])
+                row = _row(result, step, seq0 + order[result.call_id])
+                recorder.put("record_tool_calls", [row])
             if emit is not None:
                 emit(Event("tool_finished", run, step=step, result=result))
 

@@ -33,7 +33,8 @@ class ToolNotFoundError(UsageError):
     def __init__(self, name: str, suggestions: list[str] | None = None) -> None:
         self.name = name
         self.suggestions = suggestions or []
-        hint = f"; did you mean {', '.join(map(repr, self.suggestions))}?" if self.suggestions else ""
+        names = ", ".join(map(repr, self.suggestions))
+        hint = f"; did you mean {names}?" if self.suggestions else ""
         super().__init__(f"unknown tool {name!r}{hint} (see `agent tools`)")
 
 

@@ -76,7 +76,7 @@ class PluginSet:
     def call_each(self, hook_name: str, make_kwargs: Callable[[str], dict[str, Any]]) -> None:
         """Call ``hook_name`` on every plugin separately; a raising plugin is recorded."""
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
+        for impl in caller.get_hookimpls():  # registration order
             try:
                 impl.function(**make_kwargs(impl.plugin_name))
             except Exception as exc:
@@ -87,7 +87,7 @@ class PluginSet:
         return bool(getattr(self.pm.hook, hook_name).get_hookimpls())
 
     def impls(self, hook_name: str) -> list[Callable[..., Any]]:
-        return [i.function for i in reversed(getattr(self.pm.hook, hook_name).get_hookimpls())]
+        return [i.function for i in getattr(self.pm.hook, hook_name).get_hookimpls()]
 
 
 def _one_line(exc: BaseException) -> str:

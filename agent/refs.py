@@ -36,7 +36,9 @@ def normalize_calls(calls: Iterable[Any]) -> list[dict[str, Any]]:
         if args is None:
             args = {}
         if not isinstance(args, Mapping):
-            raise PlanError(f"call {i} ({name}): 'args' must be an object, got {type(args).__name__}")
+            raise PlanError(
+                f"call {i} ({name}): 'args' must be an object, got {type(args).__name__}"
+            )
         call_id = call.get("id")
         call_id = str(i) if call_id is None else str(call_id)
         if "#" in call_id:
@@ -63,7 +65,9 @@ def find_refs(value: Any, found: set[str] | None = None) -> set[str]:
         if len(value) == 1 and REF in value:
             target = value[REF]
             if not isinstance(target, str):
-                raise PlanError(f"a reference must be a string like '1' or '1#/field', got {target!r}")
+                raise PlanError(
+                    f"a reference must be a string like '1' or '1#/field', got {target!r}"
+                )
             found.add(target.split("#", 1)[0])
         elif not (len(value) == 1 and LITERAL in value):
             for v in value.values():

@@ -41,7 +41,8 @@ def status(text: str | None) -> str:
 
 def result_line(r: ToolResult) -> str:
     args = ", ".join(f"{k}={preview(v, 40)}" for k, v in (r.args or {}).items())
-    head = f"[bold]{escape(r.name)}[/]({escape(args)}) {status(r.status)} [dim]{ms(r.duration_ms)}[/]"
+    head = (f"[bold]{escape(r.name)}[/]({escape(args)}) {status(r.status)} "
+            f"[dim]{ms(r.duration_ms)}[/]")
     body = preview(r.content) if r.ok else (r.error or "")
     return f"{head}\n  → {escape(body)}"
 

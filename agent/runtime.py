@@ -64,10 +64,9 @@ class _Hooks:
     async def settle(self) -> None:
         """Await the awaitables hooks returned; their failures are logged."""
         pending, self._pending = self._pending, []
-        for fut, out in zip(pending, await asyncio.gather(*pending, return_exceptions=True),
-                            strict=True):
+        for out in await asyncio.gather(*pending, return_exceptions=True):
             if isinstance(out, Exception):
-                self.error(getattr(fut, "get_coro", lambda: fut)(), out)
+                log.warning("plugin hook failed: %s: %s", type(out).__name__, out)
 
 
 class Agent:
@@ -179,7 +178,7 @@ class Agent:
     ) -> Run:
         """Answer ``query`` with the planner; returns the finished ``Run``."""
         planner = self.planner
-        run = self._new_run(query, _name_of(planner), parent_id)
+        run = self._new_run(query, _name_of(planner) or "planner", parent_id)
         env = Environment(self, run, emit=emit, ask=self.ask, answers=answers)
         return await self._drive(run, env, lambda: planner.run(Task(query, run.id), env))
 
@@ -213,7 +212,7 @@ class Agent:
         return run.results
 
     def check_call(self, name: str, args: Mapping[str, Any]) -> Tool:
-        """Raise ``ToolNotFoundError`` or ``InvalidArgumentsError`` for a call, without running it."""
+        """Raise ``ToolNotFoundError`` or ``InvalidArgumentsError``; nothing runs."""
         return self._executor.check(name, args)
 
     async def run_plan(self, calls: Iterable[Any], *, query: str | None = None,

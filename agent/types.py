@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from langchain_core.messages import BaseMessage, ToolMessage
 
 ToolStatus = Literal["success", "error", "cancelled"]
-RunStatus = Literal["running", "ok", "error", "needs_input", "cancelled", "max_steps", "interrupted"]
+RunStatus = Literal[
+    "running", "ok", "error", "needs_input", "cancelled", "max_steps", "interrupted"
+]
 
 
 @dataclass

@@ -25,6 +25,12 @@ def parse_pairs(tool: Tool, pairs: list[str]) -> dict[str, Any]:
             raise UsageError(f"{tool.name}: expected key=value, got {pair!r}")
         if key in args:
             raise UsageError(f"{tool.name}: argument {key!r} given twice")
+        if props and key not in props:
+            from agent.registry import close_names
+
+            hint = close_names(key, props)
+            known = f"did you mean {hint[0]!r}?" if hint else f"expected one of {', '.join(props)}"
+            raise UsageError(f"{tool.name}: unknown argument {key!r}; {known}")
         kind = props.get(key, {}).get("type")
         if kind == "string" or (isinstance(kind, list) and "string" in kind and raw[:1] not in
                                 '{["'):

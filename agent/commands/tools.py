@@ -58,13 +58,13 @@ def list_plugins(args: argparse.Namespace) -> int:
         table.add_row(i.name + version, i.source, str(counts.get(i.name, 0)), status)
     console = Console()
     console.print(table)
-    _print_problems(console, reg)
+    _print_problems(console, reg, failures=False)  # the table shows them
     return 0
 
 
-def _print_problems(console: Console, reg: Registry) -> None:
+def _print_problems(console: Console, reg: Registry, failures: bool = True) -> None:
     for line in reg.conflicts:
         console.print(f"[yellow]warning:[/] {line}", highlight=False)
-    for info in reg.plugins.infos.values():
+    for info in reg.plugins.infos.values() if failures else ():
         if info.error:
             console.print(f"[red]plugin {info.name} failed:[/] {info.error}", highlight=False)
