@@ -1,0 +1,222 @@
+from __future__ import annotations
+
+import asyncio
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from agent import Agent, Answer, tool
+from agent.errors import PlannerNotFoundError
+from agent.store import TraceStore
+
+
+def lookup(city: str) -> dict:
+    """Find a city's country.
+
+    Args:
+        city: the city
+    """
+    return {"city": city, "country": {"Oslo": "Norway", "Lyon": "France"}.get(city, "?")}
+
+
+def capital(country: str) -> str:
+    """The capital of a country.
+
+    Args:
+        country: the country
+    """
+    return {"Norway": "Oslo", "France": "Paris"}[country]
+
+
+async def slow(seconds: float) -> str:
+    """Sleep.
+
+    Args:
+        seconds: how long
+    """
+    await asyncio.sleep(seconds)
+    return "slept"
+
+
+class TwoSteps:
+    """A planner that looks a city up, then asks for a capital using the first output."""
+
+    name = "two-steps"
+
+    async def run(self, task, env):
+        [found] = await env.call_tools([{"name": "lookup", "args": {"city": task.query}}])
+        [cap] = await env.call_tools(
+            [{"name": "capital", "args": {"country": found.content["country"]}}])
+        return Answer(f"{task.query} is in {found.content['country']}, capital {cap.content}",
+                      data=cap.content)
+
+
+class Asking:
+    name = "asking"
+
+    async def run(self, task, env):
+        answer = await env.ask("Which city?", {"type": "object", "required": ["city"],
+                                               "properties": {"city": {"type": "string",
+                                                                       "minLength": 2}}})
+        [r] = await env.call_tools([{"name": "lookup", "args": {"city": answer["city"]}}])
+        return r.content["country"]
+
+
+def db(path: Path) -> TraceStore:
+    return TraceStore(path)
+
+
+async def test_run_traces_steps_calls_and_messages(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    with Agent([lookup, capital], planner=TwoSteps(), store=path) as agent:
+        run = await agent.run("Oslo")
+    assert run.status == "ok" and run.answer == "Oslo is in Norway, capital Oslo"
+    assert [s.kind for s in run.steps] == ["tool_calls", "tool_calls"]
+    assert [m.type for m in run.messages] == ["human", "ai", "tool", "ai", "tool", "ai"]
+    with db(path) as store:
+        saved = store.get_run(run.id[:8])
+    assert saved["status"] == "ok" and saved["planner"] == "two-steps"
+    assert [c["tool_name"] for c in saved["tool_calls"]] == ["lookup", "capital"]
+    assert saved["tool_calls"][1]["args"] == {"country": "Norway"}
+    assert [s["status"] for s in saved["steps"]] == ["ok", "ok"]
+    assert len(saved["messages"]) == 6
+    assert {t["name"] for t in saved["tools"]} == {"lookup", "capital"}
+
+
+async def test_stream_yields_events_in_order() -> None:
+    agent = Agent([lookup, capital], planner=TwoSteps(), store=False)
+    kinds = [e.type async for e in agent.stream("Lyon")]
+    assert kinds == ["step_started", "tool_started", "tool_finished", "step_finished"] * 2
+    assert agent.last_run is not None and agent.last_run.answer.endswith("capital Paris")
+
+
+def test_run_sync(tmp_path: Path) -> None:
+    run = Agent([lookup, capital], planner=TwoSteps(), store=tmp_path / "s.db").run_sync("Lyon")
+    assert run.status == "ok" and run.data == "Paris"
+
+
+async def test_needs_input_without_anyone_to_ask_then_resumed_with_answers(
+        tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    with Agent([lookup], planner=Asking(), store=path) as agent:
+        run = await agent.run("where?")
+        assert run.status == "needs_input" and list(run.missing) == ["city"]
+        again = await agent.run("where?", answers={"city": "Lyon"}, parent_id=run.id)
+    assert again.status == "ok" and again.answer == "France"
+    with db(path) as store:
+        assert store.get_run(run.id)["status"] == "needs_input"
+        assert store.get_run(again.id)["parent_id"] == run.id
+
+
+async def test_invalid_answer_is_asked_again_with_the_reason() -> None:
+    prompts = []
+
+    def ask(question, schema):
+        prompts.append(question)
+        return {"city": "X"} if len(prompts) == 1 else {"city": "Oslo"}
+
+    run = await Agent([lookup], planner=Asking(), store=False, ask=ask).run("q")
+    assert run.answer == "Norway"
+    assert prompts == ["Which city?", "Which city? (city: 'X' is too short)"]
+
+
+async def test_a_planner_bug_ends_the_run_as_error_and_is_recorded(tmp_path: Path) -> None:
+    class Buggy:
+        async def run(self, task, env):
+            await env.call_tools([{"name": "lookup", "args": {"city": "Oslo"}}])
+            raise KeyError("oops")
+
+    path = tmp_path / "t.db"
+    with Agent([lookup], planner=Buggy(), store=path) as agent:
+        run = await agent.run("q")
+    assert run.status == "error" and run.error == "KeyError: 'oops'"
+    with db(path) as store:
+        saved = store.get_run(run.id)
+    assert saved["status"] == "error" and len(saved["tool_calls"]) == 1
+
+
+async def test_max_steps() -> None:
+    class Loop:
+        async def run(self, task, env):
+            while True:
+                await env.call_tools([{"name": "lookup", "args": {"city": "Oslo"}}])
+
+    run = await Agent([lookup], planner=Loop(), store=False, max_steps=3).run("q")
+    assert run.status == "max_steps" and len(run.results) == 3
+
+
+async def test_cancelled_run_is_recorded_as_cancelled(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    agent = Agent([slow], store=path)
+    task = asyncio.create_task(agent.execute([{"name": "slow", "args": {"seconds": 5}}] * 2))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    agent.close()
+    with db(path) as store:
+        [saved] = store.list_runs()
+        full = store.get_run(saved["id"])
+    assert full["status"] == "cancelled"
+    assert [c["status"] for c in full["tool_calls"]] == ["cancelled", "cancelled"]
+
+
+def test_ctrl_c_in_a_real_process_records_the_run_as_cancelled(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    script = textwrap.dedent(f"""
+        import asyncio
+        from agent import Agent
+
+        async def slow(seconds: float) -> str:
+            '''Sleep.'''
+            await asyncio.sleep(seconds)
+            return "slept"
+
+        agent = Agent([slow], store={str(path)!r})
+        print("started", flush=True)
+        try:
+            asyncio.run(agent.execute([{{"name": "slow", "args": {{"seconds": 30}}}}]))
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                            cwd=tmp_path)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert "interrupted" in out
+    rows = sqlite3.connect(path).execute("select status from runs").fetchall()
+    assert rows == [("cancelled",)]
+    calls = sqlite3.connect(path).execute("select status from tool_calls").fetchall()
+    assert calls == [("cancelled",)]
+
+
+async def test_unknown_planner_is_a_clear_error() -> None:
+    agent = Agent([lookup], planner="nope", store=False)
+    with pytest.raises(PlannerNotFoundError, match="unknown planner 'nope'"):
+        await agent.run("q")
+
+
+async def test_secrets_in_arguments_never_reach_the_database(tmp_path: Path) -> None:
+    @tool
+    def fetch(url: str, headers: dict, api_key: str) -> dict:
+        """Pretend to fetch."""
+        return {"echo": headers}
+
+    path = tmp_path / "t.db"
+    with Agent([fetch], store=path) as agent:
+        [r] = await agent.execute([{"name": "fetch", "args": {
+            "url": "https://example.org", "api_key": "sk-live-abcdefghijklmnop1234",
+            "headers": {"Authorization": "Bearer s3cr3t-t0ken-value"}}}])
+    assert r.ok
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("t.db*"))
+    assert b"s3cr3t-t0ken-value" not in raw and b"sk-live-abcdefghijklmnop1234" not in raw
+    assert b"example.org" in raw
