@@ -30,6 +30,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "agent.tools.files",
     "agent.tools.sqlite",
     "agent.tools.http",
+    "agent.planners.dataflow",
 )
 
 

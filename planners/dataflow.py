@@ -1,0 +1,350 @@
+"""``dataflow``: the default planner, no LLM needed.
+
+After "LLM+Reasoning+Planning for supporting incomplete user queries in presence of APIs":
+1. split the query into goals (clauses that each name something a tool does);
+2. for each goal, pick the tool whose words and parameters fit the clause best and fill its
+   arguments from the values in the clause;
+3. a required argument the query does not give is produced by another tool whose output has
+   the same concept (``x-type``), found by a shortest-first backward search, with outputs
+   fed to inputs through the executor's ``$ref`` references;
+4. what neither the query nor a tool can provide is asked of the user (``env.ask``, the
+   paper's get_info);
+5. the plan runs as one step: independent goals in parallel, dependent calls in order.
+
+A query no tool fits is answered as such, never with a random call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.environment import Environment
+from agent.hookspecs import hookimpl
+from agent.types import Answer, Task, Tool, ToolResult
+
+from .concepts import Output, concepts_match, outputs
+from .filling import Filling, Param, fill, looks_like_identifier
+from .index import ToolIndex
+from .text import STOPWORDS, stem, words
+from .values import Value, extract
+
+MIN_RELEVANCE = 1.5  # below this no tool "fits" a clause
+MAX_DEPTH = 3  # producer chains longer than this are not searched
+SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|,?\s+(?:and then|and also|then|also|as well as|"
+                   r"plus|and)\s+)\s*", re.I)
+
+
+@dataclass
+class Call:
+    id: str
+    name: str
+    args: dict[str, Any]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "args": self.args}
+
+
+@dataclass
+class Hole:
+    """A required argument neither the query nor a tool provides: the user is asked."""
+
+    call: Call
+    param: Param
+
+
+@dataclass
+class Plan:
+    calls: list[Call] = field(default_factory=list)
+    goals: list[Call] = field(default_factory=list)
+    holes: list[Hole] = field(default_factory=list)
+
+    def add(self, name: str, args: dict[str, Any]) -> Call:
+        for c in self.calls:  # the same call twice (a shared producer) runs once
+            if c.name == name and c.args == args:
+                return c
+        call = Call(f"{len(self.calls) + 1}", name, args)
+        self.calls.append(call)
+        return call
+
+
+@dataclass
+class Clause:
+    text: str
+    start: int
+    end: int
+    values: list[Value]
+    stems: list[str]
+
+
+class DataflowPlanner:
+    """Classical planning over what tools consume and produce; asks for what is missing."""
+
+    name = "dataflow"
+
+    def __init__(self, *, today: dt.date | None = None, max_goals: int = 6) -> None:
+        self.today = today
+        self.max_goals = max_goals
+        self._index: tuple[frozenset[str], ToolIndex] | None = None
+
+    def index(self, tools: dict[str, Tool]) -> ToolIndex:
+        key = frozenset(tools)
+        if self._index is None or self._index[0] != key:
+            self._index = (key, ToolIndex(tools))
+        return self._index[1]
+
+    async def run(self, task: Task, env: Environment) -> Answer:
+        query = task.query.strip()
+        if not query:
+            return Answer("The query is empty: ask for something the tools can do.",
+                          status="error")
+        tools = {n: t for n, t in env.tools.items()}
+        if len(tools) > 60:  # large registries: let the retriever narrow them down
+            tools = {t.name: t for t in env.retrieve(query, 40)}
+        plan = self.plan(query, tools)
+        if not plan.goals:
+            return Answer(no_tool_answer(query), status="error")
+        if plan.holes:
+            plan = await self._ask(plan, query, tools, env)
+        results = await env.call_tools([c.as_dict() for c in plan.calls])
+        return summarize(plan, results)
+
+    # Planning ----------------------------------------------------------------------------
+    def plan(self, query: str, tools: dict[str, Tool],
+             answers: dict[str, Value] | None = None) -> Plan:
+        index = self.index(tools)
+        values = extract(query, today=self.today, vocabulary=index.vocabulary)
+        clauses = self.clauses(query, values, index)
+        plan = Plan()
+        for clause in clauses[: self.max_goals]:
+            self._plan_goal(clause, values, query, tools, index, plan, answers or {})
+        return plan
+
+    def clauses(self, query: str, values: list[Value], index: ToolIndex) -> list[Clause]:
+        """Split into goal clauses; a piece that names no tool joins the clause before it."""
+        pieces, pos = [], 0
+        for m in SPLIT.finditer(query):
+            pieces.append((pos, m.start()))
+            pos = m.end()
+        pieces.append((pos, len(query)))
+        clauses: list[Clause] = []
+        for start, end in pieces:
+            if end <= start:
+                continue
+            piece = self._clause(query, start, end, values)
+            best = index.rank(piece.stems)
+            own = [v for v in piece.values if v.kind not in ("word",)]
+            strong = bool(best) and best[0][0] >= MIN_RELEVANCE
+            if clauses and not (strong and own) and not (
+                    strong and best[0][1] != (index.rank(clauses[-1].stems) or [(0, "")])[0][1]):
+                clauses[-1] = self._clause(query, clauses[-1].start, end, values)
+            else:
+                clauses.append(piece)
+        return clauses
+
+    @staticmethod
+    def _clause(query: str, start: int, end: int, values: list[Value]) -> Clause:
+        inside = [v for v in values if v.start >= start and v.end <= end]
+        masked = query[start:end]
+        for v in sorted(inside, key=lambda v: -v.start):  # names are not tool words
+            if v.kind in ("entity", "quoted", "code", "number", "date", "time", "datetime",
+                          "path", "url", "email"):
+                masked = masked[: v.start - start] + " " + masked[v.end - start:]
+        stems = [stem(w) for w in words(masked) if w not in STOPWORDS]
+        return Clause(query[start:end], start, end, inside, stems)
+
+    def _plan_goal(self, clause: Clause, values: list[Value], query: str,
+                   tools: dict[str, Tool], index: ToolIndex, plan: Plan,
+                   answers: dict[str, Value]) -> None:
+        ranked = index.rank(clause.stems)
+        if not ranked or ranked[0][0] < MIN_RELEVANCE:
+            return
+        best: tuple[float, Tool, Filling] | None = None
+        for relevance, name in ranked[:4]:
+            if relevance < ranked[0][0] * 0.5:
+                break
+            tool = tools[name]
+            filling = fill(tool, clause.values, clause.text)
+            total = relevance + 0.8 * filling.score - 1.2 * len(filling.missing)
+            if best is None or total > best[0]:
+                best = (total, tool, filling)
+        assert best is not None
+        _, tool, filling = best
+        taken = {v.index for v in filling.used.values()}
+        args = dict(filling.args)
+        pending: list[Param] = []
+        for p in filling.missing:
+            if p.name in answers:
+                args[p.name] = answers[p.name].value
+                continue
+            # A value the clause does not give may sit elsewhere in the query ("... on May 3").
+            elsewhere = [v for v in values if v.index not in taken and v not in clause.values
+                         and not _used_in(plan, v)]
+            extra = fill(tool, elsewhere, query) if elsewhere else None
+            if extra and p.name in extra.args:
+                args[p.name] = extra.args[p.name]
+                taken.add(extra.used[p.name].index)
+            else:
+                pending.append(p)
+        for call_args in self._fan_out(tool, args, filling, clause):
+            goal_args = dict(call_args)
+            refs, holes = {}, []
+            for p in pending:
+                produced = self._produce(p, clause, values, tools, index, plan, taken, 1,
+                                         answers, exclude={tool.name})
+                if produced is not None:
+                    refs[p.name] = produced
+                else:
+                    holes.append(p)
+            goal_args.update(refs)
+            goal = plan.add(tool.name, goal_args)
+            plan.goals.append(goal)
+            plan.holes.extend(Hole(goal, p) for p in holes)
+
+    def _fan_out(self, tool: Tool, args: dict[str, Any], filling: Filling,
+                 clause: Clause) -> list[dict[str, Any]]:
+        """"weather in Oslo and Paris": one call per name joined by "and"."""
+        out = [args]
+        for pname, v in filling.used.items():
+            siblings = [w for w in clause.values
+                        if w.kind == v.kind and w.index > v.index and w.cue == "and"
+                        and w not in filling.used.values()]
+            for w in siblings:
+                out.append({**args, pname: w.value})
+            if siblings:
+                break
+        return out
+
+    def _produce(self, p: Param, clause: Clause, values: list[Value], tools: dict[str, Tool],
+                 index: ToolIndex, plan: Plan, taken: set[int], depth: int,
+                 answers: dict[str, Value], exclude: set[str]) -> dict[str, str] | None:
+        """A reference to a tool output that provides ``p``: the shortest chain wins."""
+        if p.name in answers:
+            values = [answers[p.name]]
+        best = None
+        for name, tool in tools.items():
+            if name in exclude or tool.side_effects:
+                continue
+            for out in outputs(tool):
+                match = concepts_match(p.concept, out.concept)
+                if not match:
+                    continue
+                pool = [v for v in values if v.index not in taken]
+                filling = fill(tool, pool, clause.text, role_hint=p.role)
+                relevance = index.score(name, clause.stems)
+                cost = len(filling.missing)
+                rank = (cost, -(match * 2 + filling.score + 0.3 * relevance))
+                if best is None or rank < best[0]:
+                    best = (rank, tool, filling, out)
+        if best is None:
+            return None
+        _, tool, filling, out = best
+        args = dict(filling.args)
+        used = {v.index for v in filling.used.values()}
+        for sub in filling.missing:
+            if depth >= MAX_DEPTH:
+                return None
+            ref = self._produce(sub, clause, values, tools, index, plan, taken | used,
+                                depth + 1, {}, exclude | {tool.name})
+            if ref is None:
+                return None
+            args[sub.name] = ref
+        if p.kind == "identifier" and not filling.used and not args:
+            return None
+        taken |= used
+        call = plan.add(tool.name, args)
+        return {"$ref": f"{call.id}#{out.pointer}" if out.pointer else call.id}
+
+    # Asking ------------------------------------------------------------------------------
+    async def _ask(self, plan: Plan, query: str, tools: dict[str, Tool],
+                   env: Environment) -> Plan:
+        holes = {h.param.name: h for h in plan.holes}
+        props = {}
+        for name, h in holes.items():
+            schema = {k: v for k, v in h.param.schema.items() if not k.startswith("x-")}
+            schema.setdefault("description", name.replace("_", " "))
+            props[name] = schema
+        tool_names = ", ".join(dict.fromkeys(h.call.name for h in plan.holes))
+        wanted = "; ".join(f"{n} ({props[n]['description']})" for n in props)
+        question = f"To run {tool_names} I need: {wanted}."
+        answer = await env.ask(question, {"type": "object", "properties": props,
+                                          "required": list(props)})
+        given = {k: _answer_value(k, v, holes[k].param) for k, v in dict(answer).items()
+                 if k in holes}
+        replanned = self.plan(query, tools, answers=given)
+        if replanned.holes:  # the answer did not fit: fill it in as given
+            for h in replanned.holes:
+                if h.param.name in given:
+                    h.call.args[h.param.name] = given[h.param.name].value
+            replanned.holes = [h for h in replanned.holes if h.param.name not in given]
+        return replanned
+
+
+def _used_in(plan: Plan, v: Value) -> bool:
+    return any(v.value in c.args.values() for c in plan.calls if not isinstance(v.value, dict))
+
+
+def _answer_value(name: str, raw: Any, p: Param) -> Value:
+    """An answer as a value the planner can place (a name may still need a producer)."""
+    value = raw
+    if p.kind in ("number", "integer") and isinstance(raw, str):
+        try:
+            value = float(raw) if p.kind == "number" else int(raw)
+        except ValueError:
+            value = raw
+    kind = "entity"
+    v = Value(kind, value, str(raw), -1, -1, cue=None, index=-1000)
+    if p.kind == "identifier" and looks_like_identifier(v):
+        v.kind = "code"
+    return v
+
+
+def no_tool_answer(query: str) -> str:
+    return (f"None of the available tools fits {query!r}. Try `agent tools` to see what they "
+            "can do, or rephrase the request in their terms.")
+
+
+def summarize(plan: Plan, results: list[ToolResult]) -> Answer:
+    """The goals' results in words; a failure names the call that failed and why."""
+    by_id = {r.call_id: r for r in results}
+    failed = [r for r in results if not r.ok]
+    if failed:
+        lines = [f"{r.name} (call {r.call_id}) failed: {r.error}" for r in failed]
+        return Answer("\n".join(lines), data=[r.content for r in results], status="error")
+    lines, data = [], []
+    for goal in plan.goals:
+        r = by_id[goal.id]
+        data.append(r.content)
+        lines.append(f"{goal.name}: {describe(r.content)}")
+    return Answer("\n".join(lines), data=data[0] if len(data) == 1 else data)
+
+
+def describe(content: Any, limit: int = 400) -> str:
+    if isinstance(content, dict):
+        if isinstance(content.get("text"), str):
+            return content["text"]
+        text = ", ".join(f"{k}={_short(v)}" for k, v in content.items())
+    elif isinstance(content, list):
+        text = "; ".join(_short(v) for v in content[:5]) + (
+            f" (+{len(content) - 5} more)" if len(content) > 5 else "")
+    else:
+        text = str(content)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, dict | list):
+        s = json.dumps(v, ensure_ascii=False, default=str)
+        return s if len(s) <= 80 else s[:79] + "…"
+    return str(v)
+
+
+@hookimpl
+def register_planners(register: Any) -> None:
+    register("dataflow", DataflowPlanner, "classical dataflow planning, no LLM (default)")
+
+
+__all__ = ["DataflowPlanner", "Output"]

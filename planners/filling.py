@@ -1,0 +1,308 @@
+"""Fill a tool's parameters from the values found in a query.
+
+Each (parameter, value) pair gets a score from how people say things: the value's kind
+against the parameter's type, the word in front of the value ("from Paris", "to EUR") against
+the parameter's role, the word after a number ("3 nights") against the parameter's name.
+The best pairs are taken greedily, each value and each parameter once.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent.types import Tool
+
+from .concepts import expects_identifier, param_concept, role_of
+from .text import split_identifier, stem, words
+from .values import Value
+
+FROM_CUES = frozenset({"from", "leaving", "departing", "since", "out", "of"})
+TO_CUES = frozenset({"to", "into", "until", "till", "arriving", "for", "many", "much"})
+PLACE_CUES = frozenset({"in", "at", "near", "for", "to", "from", "around", "of"})
+CONTENT_CUES = frozenset({"mentioning", "containing", "matching", "about", "for", "named",
+                          "called", "with", "saying"})
+PLACE_WORDS = frozenset({"city", "town", "location", "place", "country", "region", "destination",
+                         "origin", "where", "timezone", "zone", "area", "state", "airport"})
+FREE_TEXT = frozenset({"text", "query", "expression", "message", "content", "body", "sql",
+                       "pattern", "question", "prompt", "search", "keyword", "keywords", "term",
+                       "terms", "input", "formula", "equation", "note", "comment", "title",
+                       "subject", "description", "statement"})
+MATH = frozenset({"expression", "formula", "equation", "calculation", "math"})
+UNIT_WORDS = frozenset({"unit", "units", "currency", "currencies"})
+NEGATIONS = frozenset({"not", "no", "without", "exclude", "excluding", "don't", "dont", "non"})
+GENERIC_BOOL = frozenset({"is", "include", "use", "enable", "allow", "only", "should", "with",
+                          "do", "show", "return", "get"})
+
+
+@dataclass
+class Param:
+    """A parameter, read once: its types, words, role and concept."""
+
+    name: str
+    schema: dict[str, Any]
+    required: bool
+    position: int
+    types: frozenset[str]
+    words: frozenset[str]
+    role: str | None
+    concept: str
+    enum: list[Any] | None
+
+    @property
+    def kind(self) -> str:
+        """date, time, datetime, number, integer, boolean, array, unit, math, text, path,
+        url, email, identifier or string."""
+        w, fmt = self.words, self.schema.get("format")
+        if "boolean" in self.types and len(self.types) == 1:
+            return "boolean"
+        if self.types and self.types <= {"integer", "number"}:
+            return "integer" if self.types == {"integer"} else "number"
+        if "array" in self.types and "string" not in self.types:
+            return "array"
+        if fmt == "date-time" or "datetime" in w:
+            return "datetime"
+        if fmt == "date" or self.concept.endswith("date") or w & {"date", "day", "birthday"}:
+            return "date"
+        if fmt == "time" or (w & {"time", "hour", "clock"} and "zone" not in w):
+            return "time"
+        if w & MATH:
+            return "math"
+        if w & UNIT_WORDS:
+            return "unit"
+        if fmt in ("uri", "url") or w & {"url", "uri", "link", "endpoint"}:
+            return "url"
+        if fmt == "email" or "email" in w:
+            return "email"
+        if w & {"path", "file", "filename", "directory", "folder", "database", "db"}:
+            return "path"
+        if self.name.lower() in FREE_TEXT or w & FREE_TEXT:
+            return "text"
+        if expects_identifier(self.concept):
+            return "identifier"
+        return "string"
+
+
+def params_of(tool: Tool) -> list[Param]:
+    props = tool.parameters.get("properties") or {}
+    required = set(tool.parameters.get("required") or [])
+    out = []
+    for i, (name, schema) in enumerate(props.items()):
+        if not isinstance(schema, dict):
+            schema = {}
+        kind = schema.get("type")
+        types = frozenset(kind if isinstance(kind, list) else [kind] if kind else [])
+        if not types and "anyOf" in schema:
+            types = frozenset(s.get("type") for s in schema["anyOf"]
+                              if isinstance(s, dict) and s.get("type") not in (None, "null"))
+        desc = str(schema.get("description", ""))
+        parts = split_identifier(name)
+        ws = frozenset(parts) | frozenset(stem(w) for w in parts)
+        desc_words = frozenset(stem(w) for w in words(desc))
+        out.append(Param(name, schema, name in required, i, types,
+                         ws | (desc_words & (PLACE_WORDS | {"date", "time", "day"})),
+                         role_of(name, desc), param_concept(name, schema),
+                         schema.get("enum") if isinstance(schema.get("enum"), list) else None))
+    return out
+
+
+def cue_role(cue: str | None) -> str | None:
+    if cue in FROM_CUES:
+        return "from"
+    if cue in TO_CUES:
+        return "to"
+    return None
+
+
+def looks_like_identifier(value: Value) -> bool:
+    text = str(value.value)
+    return value.kind in ("code", "quoted") or bool(re.fullmatch(r"[A-Z0-9][A-Z0-9_-]{1,}", text)
+                                                    or re.search(r"\d", text))
+
+
+def score(p: Param, v: Value, role_hint: str | None = None) -> float | None:
+    """How well value ``v`` fits parameter ``p`` (None: it does not).
+
+    ``role_hint`` stands in for a parameter without a role of its own: filling a producer
+    for an ``origin`` parameter, its ``city`` parameter plays the "from" role.
+    """
+    if p.role is None and role_hint is not None:
+        p = dataclasses.replace(p, role=role_hint)
+    kind = p.kind
+    role = cue_role(v.cue)
+    if kind in ("number", "integer"):
+        if v.kind != "number" or (kind == "integer" and not v.is_integer):
+            return None
+        s = 1.0 * v.confidence
+        if v.unit and (stem(v.unit.lower()) in p.words or v.unit.lower() in p.words):
+            s += 3.0
+        elif v.unit and v.unit.lower() not in ("of",) and p.words & {"amount", "value",
+                                                                       "quantity", "price"}:
+            s += 1.0
+        if v.extra.get("percent") and "percent" not in p.words:
+            s -= 0.5
+        return s + _role_bonus(p, role)
+    if v.kind == "number" or (v.kind == "expression" and kind != "math"):
+        return None
+    if kind == "date":
+        return {"date": 3.0, "datetime": 1.5}.get(v.kind, -1) + _role_bonus(p, role) \
+            if v.kind in ("date", "datetime") else None
+    if kind == "time":
+        return {"time": 3.0, "datetime": 2.5}.get(v.kind) if v.kind in ("time", "datetime") \
+            else None
+    if kind == "datetime":
+        return {"datetime": 3.0, "date": 2.0, "time": 1.5}.get(v.kind)
+    if v.kind in ("date", "time", "datetime"):
+        return None
+    if kind == "math":
+        return {"expression": 4.0, "quoted": 2.0}.get(v.kind)
+    if kind in ("url", "email", "path"):
+        if v.kind == kind:
+            return 4.0
+        return 2.0 if v.kind == "quoted" else (0.5 if kind == "path" and v.kind in (
+            "entity", "code") else None)
+    if v.kind in ("url", "email", "path", "expression"):
+        return None
+    if kind == "unit":
+        if v.kind not in ("word", "code", "entity"):
+            return None
+        if "unit_of" in v.extra:
+            return 3.0 if p.role != "to" else 0.5
+        if role == "to" or v.cue in ("in", "into"):
+            return 3.0 if p.role != "from" else 0.5
+        return 0.6 if v.kind == "code" else None
+    unit_penalty = 1.5 if "unit_of" in v.extra else 0.0
+    if kind == "text":
+        base = {"quoted": 3.0, "code": 1.2, "entity": 1.0, "word": 0.4}.get(v.kind)
+        if base is None:
+            return None
+        return base + (1.5 if v.cue in CONTENT_CUES else 0.0) - unit_penalty
+    if kind == "identifier":
+        if not looks_like_identifier(v):
+            return None
+        return 3.0 + _role_bonus(p, role) - unit_penalty
+    base = {"quoted": 2.0, "entity": 1.6 * v.confidence, "code": 1.2,
+            "word": 0.5 if v.cue in PLACE_CUES else None}.get(v.kind)
+    if base is None:
+        return None
+    if p.words & PLACE_WORDS and v.cue in PLACE_CUES:
+        base += 0.7
+    return base + _role_bonus(p, role) - unit_penalty
+
+
+def _role_bonus(p: Param, role: str | None) -> float:
+    if p.role is None or role is None:
+        return 0.0
+    return 2.0 if p.role == role else -2.5
+
+
+def match_enum(p: Param, text: str) -> Any:
+    """The enum option the text names (case, plural and small typos forgiven)."""
+    assert p.enum is not None
+    low = text.lower()
+    stems = [stem(w) for w in words(text)]
+    best, best_ratio = None, 0.0
+    for option in p.enum:
+        opt = str(option)
+        o = opt.lower()
+        if re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", low):
+            return option
+        o_stems = [stem(w) for w in words(opt)]
+        if o_stems and _contains(stems, o_stems):
+            return option
+        for w in stems:
+            if len(w) >= 4 and len(o) >= 4:
+                r = difflib.SequenceMatcher(None, w, stem(o)).ratio()
+                if r > best_ratio:
+                    best, best_ratio = option, r
+    return best if best_ratio >= 0.85 else None
+
+
+def _contains(seq: list[str], sub: list[str]) -> bool:
+    n = len(sub)
+    return any(seq[i:i + n] == sub for i in range(len(seq) - n + 1))
+
+
+def match_boolean(p: Param, text: str) -> bool | None:
+    """True when the query says the parameter's words ("recursive" -> "recursively")."""
+    key = [w for w in split_identifier(p.name) if w not in GENERIC_BOOL]
+    if not key:
+        return None
+    toks = words(text)
+    stems = [stem(w) for w in toks]
+    wanted = [stem(w) for w in key]
+    for i in range(len(stems) - len(wanted) + 1):
+        if stems[i:i + len(wanted)] == wanted:
+            before = toks[max(0, i - 2):i]
+            return not any(b in NEGATIONS for b in before)
+    return None
+
+
+@dataclass
+class Filling:
+    args: dict[str, Any] = field(default_factory=dict)
+    used: dict[str, Value] = field(default_factory=dict)  # param -> value
+    missing: list[Param] = field(default_factory=list)  # required, unfilled
+    score: float = 0.0
+
+
+def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] = (),
+         role_hint: str | None = None) -> Filling:
+    """Assign values to ``tool``'s parameters; ``taken`` values (by index) are not reused."""
+    params = params_of(tool)
+    result = Filling()
+    for p in params:
+        if p.enum is not None:
+            option = match_enum(p, text)
+            if option is not None:
+                result.args[p.name] = option
+                result.score += 2.0
+        elif p.kind == "boolean":
+            flag = match_boolean(p, text)
+            if flag is not None:
+                result.args[p.name] = flag
+    pairs = []
+    for p in params:
+        if p.name in result.args:
+            continue
+        for v in values:
+            if v.index in taken:
+                continue
+            if p.enum is not None:
+                continue
+            s = score(p, v, role_hint)
+            if s is None:
+                continue
+            threshold = 0.45 if p.required else 1.4
+            if s >= threshold:
+                pairs.append((s, p, v))
+    pairs.sort(key=lambda x: (-x[0], x[1].position, x[2].index))
+    used_values: set[int] = set()
+    for s, p, v in pairs:
+        if p.name in result.args or v.index in used_values:
+            continue
+        result.args[p.name] = coerce(p, v)
+        result.used[p.name] = v
+        result.score += s
+        used_values.add(v.index)
+    result.missing = [p for p in params if p.required and p.name not in result.args]
+    return result
+
+
+def coerce(p: Param, v: Value) -> Any:
+    """The value in the parameter's JSON type."""
+    if p.kind == "integer":
+        return int(v.value)
+    if p.kind == "number":
+        return v.value
+    if p.kind == "array":
+        return [v.value]
+    if p.kind == "time" and v.kind == "datetime":
+        return str(v.value).split("T", 1)[1][:5]
+    if p.kind == "date" and v.kind == "datetime":
+        return str(v.value).split("T", 1)[0]
+    return v.value

@@ -1,0 +1,76 @@
+"""Which tool a piece of a query is about: a small weighted word index over the tools.
+
+BM25 (``agent.retrieval``) finds candidates in large registries; this index scores the few
+candidates against each clause, field by field (a word in a tool's name counts more than one
+in a parameter's description), so goals are chosen by what the words say.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+
+from agent.types import Tool
+
+from .text import STOPWORDS, split_identifier, stem, words
+
+FIELD_WEIGHTS = {"name": 3.0, "example": 1.5, "description": 1.0, "param": 0.8,
+                 "tag": 0.5, "param_description": 0.35, "enum": 0.5}
+GENERIC = frozenset({"tool", "value", "values", "return", "returns", "result", "given",
+                     "use", "using", "list", "get", "set", "data", "information", "info",
+                     "e.g", "eg", "ie", "type", "string", "number", "integer", "optional"})
+
+
+def _stems(text: str) -> set[str]:
+    return {stem(w) for w in words(text) if w not in STOPWORDS and w not in GENERIC}
+
+
+def tool_terms(tool: Tool) -> dict[str, float]:
+    """Stem -> weight: the highest weight among the fields the stem appears in."""
+    fields: list[tuple[str, Iterable[str]]] = [
+        ("name", {stem(w) for w in split_identifier(tool.name) if w not in STOPWORDS}),
+        ("description", _stems(tool.description)),
+        ("tag", {s for t in tool.tags for s in _stems(t)}),
+        ("example", {s for e in tool.examples for s in _stems(e)}),
+    ]
+    for pname, pschema in (tool.parameters.get("properties") or {}).items():
+        fields.append(("param", {stem(w) for w in split_identifier(pname)
+                                 if w not in STOPWORDS}))
+        if isinstance(pschema, dict):
+            fields.append(("param_description", _stems(str(pschema.get("description", "")))))
+            if isinstance(pschema.get("enum"), list):
+                fields.append(("enum", {s for o in pschema["enum"] for s in _stems(str(o))}))
+    terms: dict[str, float] = {}
+    for kind, stems in fields:
+        w = FIELD_WEIGHTS[kind]
+        for s in stems:
+            if terms.get(s, 0.0) < w:
+                terms[s] = w
+    return terms
+
+
+class ToolIndex:
+    """Weighted terms per tool and inverse document frequencies, built once per tool set."""
+
+    def __init__(self, tools: Mapping[str, Tool]) -> None:
+        self.tools = dict(tools)
+        self.terms = {name: tool_terms(t) for name, t in self.tools.items()}
+        df: dict[str, int] = {}
+        for terms in self.terms.values():
+            for s in terms:
+                df[s] = df.get(s, 0) + 1
+        n = max(len(self.tools), 1)
+        self.idf = {s: math.log(1 + n / d) for s, d in df.items()}
+        self.vocabulary = frozenset(
+            w for t in self.tools.values()
+            for w in words(t.name.replace("_", " ") + " " + t.description))
+
+    def score(self, name: str, stems: Iterable[str]) -> float:
+        terms = self.terms[name]
+        return sum(self.idf[s] * terms[s] for s in set(stems) if s in terms)
+
+    def rank(self, stems: list[str], names: Iterable[str] | None = None) -> list[tuple[float, str]]:
+        """(score, tool name), best first, only tools that share a word with ``stems``."""
+        pool = self.tools if names is None else names
+        scored = [(self.score(n, stems), n) for n in pool if n in self.terms]
+        return sorted((s for s in scored if s[0] > 0), key=lambda x: (-x[0], x[1]))
