@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +13,14 @@ from rich.markup import escape
 from rich.tree import Tree
 
 from agent.types import Run, ToolResult
+
+
+def default_console() -> Console:
+    """A console; piped output gets a wide page instead of rich's 80 columns."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS"):
+        return Console()
+    return Console(width=160)
+
 
 STATUS_STYLE = {"ok": "green", "success": "green", "error": "red", "cancelled": "yellow",
                 "needs_input": "yellow", "interrupted": "magenta", "running": "cyan",
@@ -48,7 +58,7 @@ def result_line(r: ToolResult) -> str:
 
 
 def print_results(run: Run, *, traced: bool = True, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or default_console()
     for r in run.results:
         console.print(f"[dim]{escape(r.call_id)}[/] {result_line(r)}", highlight=False)
     tail = f"run {run.id[:12]} {status(run.status)} in {ms(run.duration_ms)}"
@@ -89,3 +99,18 @@ def trace_tree(run: dict[str, Any]) -> Tree:
     if run.get("error"):
         root.add(f"[bold red]error[/] {escape(run['error'])}")
     return root
+
+
+def print_run(run: Run, *, traced: bool = True, console: Console | None = None) -> None:
+    """A planner's run: its calls, then the answer, or what is missing and how to resume."""
+    console = console or default_console()
+    print_results(run, traced=traced, console=console)
+    if run.status == "needs_input":
+        console.print(f"[yellow]needs input:[/] {escape(run.error or '')}", highlight=False)
+        fields = " ".join(f"{name}=..." for name in run.missing)
+        console.print(f"resume with: agent run --resume {run.id[:12]} {fields}", highlight=False)
+    elif run.answer:
+        style = "bold" if run.status == "ok" else "red"
+        console.print(f"[{style}]{escape(run.answer)}[/]", highlight=False)
+    elif run.error:
+        console.print(f"[red]{escape(run.error)}[/]", highlight=False)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from agent.cli import print_json
 from agent.registry import Registry, build_registry
+from agent.render import default_console
 
 
 def list_tools(args: argparse.Namespace) -> int:
@@ -29,7 +30,7 @@ def list_tools(args: argparse.Namespace) -> int:
         sig = ", ".join(p if p in required else f"[{p}]" for p in props)
         flag = " [yellow](side effects)[/]" if t.side_effects else ""
         table.add_row(t.name, sig, (t.description or "") + flag, t.plugin or "")
-    console = Console()
+    console = default_console()
     console.print(table)
     _print_problems(console, reg)
     return 0
@@ -56,7 +57,7 @@ def list_plugins(args: argparse.Namespace) -> int:
         status = f"[red]failed: {i.error}[/]" if i.error else ", ".join(i.hooks)
         version = f" {i.version}" if i.version else ""
         table.add_row(i.name + version, i.source, str(counts.get(i.name, 0)), status)
-    console = Console()
+    console = default_console()
     console.print(table)
     _print_problems(console, reg, failures=False)  # the table shows them
     return 0

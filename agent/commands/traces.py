@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from agent.cli import print_json
-from agent.render import ms, preview, status, trace_tree, when
+from agent.render import default_console, ms, preview, status, trace_tree, when
 from agent.store import TraceStore
 
 
@@ -20,8 +19,9 @@ def _store(args: argparse.Namespace) -> TraceStore:
 
 def _table(runs: list[dict[str, Any]]) -> Table:
     table = Table(box=None, pad_edge=False, show_edge=False)
-    for col in ("run", "started", "status", "planner", "calls", "time", "query"):
-        table.add_column(col, no_wrap=col != "query")
+    for col in ("run", "started", "status", "planner", "calls", "time"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("query", min_width=24, no_wrap=True, overflow="ellipsis")
     for r in runs:
         table.add_row(r["id"][:12], when(r.get("started_at")), status(r.get("status")),
                       escape(r.get("planner") or "-"), str(r.get("tool_call_count", "")),
@@ -37,7 +37,7 @@ def list_runs(args: argparse.Namespace) -> int:
     elif not runs:
         print("no runs recorded yet")
     else:
-        Console().print(_table(runs))
+        default_console().print(_table(runs))
     return 0
 
 
@@ -47,7 +47,7 @@ def show(args: argparse.Namespace) -> int:
     if args.json:
         print_json(run)
     else:
-        Console().print(trace_tree(run), highlight=False)
+        default_console().print(trace_tree(run), highlight=False)
     return 0
 
 
@@ -57,7 +57,7 @@ def search(args: argparse.Namespace) -> int:
     if not runs:
         print(f"no run matches {args.text!r}")
         return 1
-    Console().print(_table(runs))
+    default_console().print(_table(runs))
     return 0
 
 
