@@ -135,14 +135,16 @@ class DataflowPlanner:
             if end <= start:
                 continue
             piece = self._clause(query, start, end, values)
-            best = index.rank(piece.stems)
-            own = [v for v in piece.values if v.kind not in ("word",)]
+            best = index.rank(piece.stems, intent=True)
             strong = bool(best) and best[0][0] >= MIN_RELEVANCE
-            if clauses and not (strong and own) and not (
-                    strong and best[0][1] != (index.rank(clauses[-1].stems) or [(0, "")])[0][1]):
-                clauses[-1] = self._clause(query, clauses[-1].start, end, values)
-            else:
-                clauses.append(piece)
+            own = any(v.kind != "word" for v in piece.values)
+            if clauses:
+                before = index.rank(clauses[-1].stems, intent=True)
+                same = bool(before) and strong and before[0][1] == best[0][1]
+                if not strong or not (own or not same):
+                    clauses[-1] = self._clause(query, clauses[-1].start, end, values)
+                    continue
+            clauses.append(piece)
         return clauses
 
     @staticmethod
@@ -159,18 +161,21 @@ class DataflowPlanner:
     def _plan_goal(self, clause: Clause, values: list[Value], query: str,
                    tools: dict[str, Tool], index: ToolIndex, plan: Plan,
                    answers: dict[str, Value]) -> None:
-        ranked = index.rank(clause.stems)
-        if not ranked or ranked[0][0] < MIN_RELEVANCE:
-            return
+        ranked = [(r, n) for r, n in index.rank(clause.stems) if r >= MIN_RELEVANCE]
         best: tuple[float, Tool, Filling] | None = None
+        top = ranked[0][0] if ranked else 0.0
         for relevance, name in ranked[:4]:
-            if relevance < ranked[0][0] * 0.5:
+            if relevance < top * 0.5:
                 break
             tool = tools[name]
             filling = fill(tool, clause.values, clause.text)
             total = relevance + 0.8 * filling.score - 1.2 * len(filling.missing)
             if best is None or total > best[0]:
                 best = (total, tool, filling)
+        if best is None:
+            best = self._by_values(clause, tools, index)
+        if best is None:
+            return
         assert best is not None
         _, tool, filling = best
         taken = {v.index for v in filling.used.values()}
@@ -203,6 +208,28 @@ class DataflowPlanner:
             goal = plan.add(tool.name, goal_args)
             plan.goals.append(goal)
             plan.holes.extend(Hole(goal, p) for p in holes)
+
+    @staticmethod
+    def _by_values(clause: Clause, tools: dict[str, Tool],
+                   index: ToolIndex) -> tuple[float, Tool, Filling] | None:
+        """No tool is named, but the values say it all ("how much is 40 GBP in JPY")?
+
+        A tool qualifies only if every required parameter takes a value on strong evidence
+        and the clause shares a word with it; the best must stand clear of the next.
+        """
+        scored = []
+        for name, tool in tools.items():
+            if tool.side_effects or index.score(name, clause.stems) <= 0:
+                continue
+            filling = fill(tool, clause.values, clause.text)
+            required = [k for k in (tool.parameters.get("required") or [])]
+            if not required or filling.missing or filling.score < 2.0 * len(required):
+                continue
+            scored.append((filling.score + index.score(name, clause.stems), tool, filling))
+        scored.sort(key=lambda x: -x[0])
+        if not scored or (len(scored) > 1 and scored[1][0] > 0.8 * scored[0][0]):
+            return None
+        return scored[0]
 
     def _fan_out(self, tool: Tool, args: dict[str, Any], filling: Filling,
                  clause: Clause) -> list[dict[str, Any]]:

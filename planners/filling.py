@@ -35,6 +35,8 @@ FREE_TEXT = frozenset({"text", "query", "expression", "message", "content", "bod
 MATH = frozenset({"expression", "formula", "equation", "calculation", "math"})
 UNIT_WORDS = frozenset({"unit", "units", "currency", "currencies"})
 NEGATIONS = frozenset({"not", "no", "without", "exclude", "excluding", "don't", "dont", "non"})
+TYPE_HINTS = PLACE_WORDS | frozenset({"date", "day", "time", "email", "url", "uri", "link",
+                                     "path", "file", "directory", "folder", "expression"})
 GENERIC_BOOL = frozenset({"is", "include", "use", "enable", "allow", "only", "should", "with",
                           "do", "show", "return", "get"})
 
@@ -99,12 +101,12 @@ def params_of(tool: Tool) -> list[Param]:
         if not types and "anyOf" in schema:
             types = frozenset(s.get("type") for s in schema["anyOf"]
                               if isinstance(s, dict) and s.get("type") not in (None, "null"))
-        desc = str(schema.get("description", ""))
+        desc = str(schema.get("description", "")).replace("e-mail", "email")
         parts = split_identifier(name)
         ws = frozenset(parts) | frozenset(stem(w) for w in parts)
         desc_words = frozenset(stem(w) for w in words(desc))
         out.append(Param(name, schema, name in required, i, types,
-                         ws | (desc_words & (PLACE_WORDS | {"date", "time", "day"})),
+                         ws | (desc_words & TYPE_HINTS),
                          role_of(name, desc), param_concept(name, schema),
                          schema.get("enum") if isinstance(schema.get("enum"), list) else None))
     return out
@@ -132,6 +134,14 @@ def score(p: Param, v: Value, role_hint: str | None = None) -> float | None:
     """
     if p.role is None and role_hint is not None:
         p = dataclasses.replace(p, role=role_hint)
+    s = _score(p, v)
+    if s is not None and v.label and v.kind != "word" and (
+            v.label in p.words or stem(v.label) in p.words):
+        s += 3.0  # named right before it: subject "hi", city Paris, symbol AAPL
+    return s
+
+
+def _score(p: Param, v: Value) -> float | None:
     kind = p.kind
     role = cue_role(v.cue)
     if kind in ("number", "integer"):

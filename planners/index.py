@@ -14,6 +14,7 @@ from agent.types import Tool
 
 from .text import STOPWORDS, split_identifier, stem, words
 
+INTENT_FIELDS = frozenset({"name", "example", "description", "tag"})
 FIELD_WEIGHTS = {"name": 3.0, "example": 1.5, "description": 1.0, "param": 0.8,
                  "tag": 0.5, "param_description": 0.35, "enum": 0.5}
 GENERIC = frozenset({"tool", "value", "values", "return", "returns", "result", "given",
@@ -25,8 +26,12 @@ def _stems(text: str) -> set[str]:
     return {stem(w) for w in words(text) if w not in STOPWORDS and w not in GENERIC}
 
 
-def tool_terms(tool: Tool) -> dict[str, float]:
-    """Stem -> weight: the highest weight among the fields the stem appears in."""
+def tool_terms(tool: Tool, intent_only: bool = False) -> dict[str, float]:
+    """Stem -> weight: the highest weight among the fields the stem appears in.
+
+    ``intent_only`` keeps what the tool *does* (name, description, examples, tags) and drops
+    its parameters' words: "body" names an argument, not a goal.
+    """
     fields: list[tuple[str, Iterable[str]]] = [
         ("name", {stem(w) for w in split_identifier(tool.name) if w not in STOPWORDS}),
         ("description", _stems(tool.description)),
@@ -42,6 +47,8 @@ def tool_terms(tool: Tool) -> dict[str, float]:
                 fields.append(("enum", {s for o in pschema["enum"] for s in _stems(str(o))}))
     terms: dict[str, float] = {}
     for kind, stems in fields:
+        if intent_only and kind not in INTENT_FIELDS:
+            continue
         w = FIELD_WEIGHTS[kind]
         for s in stems:
             if terms.get(s, 0.0) < w:
@@ -55,6 +62,7 @@ class ToolIndex:
     def __init__(self, tools: Mapping[str, Tool]) -> None:
         self.tools = dict(tools)
         self.terms = {name: tool_terms(t) for name, t in self.tools.items()}
+        self.intent = {name: tool_terms(t, intent_only=True) for name, t in self.tools.items()}
         df: dict[str, int] = {}
         for terms in self.terms.values():
             for s in terms:
@@ -65,12 +73,11 @@ class ToolIndex:
             w for t in self.tools.values()
             for w in words(t.name.replace("_", " ") + " " + t.description))
 
-    def score(self, name: str, stems: Iterable[str]) -> float:
-        terms = self.terms[name]
+    def score(self, name: str, stems: Iterable[str], intent: bool = False) -> float:
+        terms = (self.intent if intent else self.terms)[name]
         return sum(self.idf[s] * terms[s] for s in set(stems) if s in terms)
 
-    def rank(self, stems: list[str], names: Iterable[str] | None = None) -> list[tuple[float, str]]:
+    def rank(self, stems: list[str], intent: bool = False) -> list[tuple[float, str]]:
         """(score, tool name), best first, only tools that share a word with ``stems``."""
-        pool = self.tools if names is None else names
-        scored = [(self.score(n, stems), n) for n in pool if n in self.terms]
+        scored = [(self.score(n, stems, intent), n) for n in self.tools]
         return sorted((s for s in scored if s[0] > 0), key=lambda x: (-x[0], x[1]))

@@ -41,6 +41,7 @@ _TOKEN = re.compile(
       | (?P<clock>\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?|\d{1,2}\s*[ap]\.?m\.?(?![a-z]))
       | (?P<path>(?:\.{0,2}/)?(?:[\w.-]+/)+[\w.-]*|[\w-]+\.(?:txt|md|csv|json|py|db|sqlite
                  |log|yaml|yml|toml|html|xml|pdf|ini|cfg|sql|js|ts|rs|go|java))
+      | (?P<ordinal>\d{1,2}(?:st|nd|rd|th)(?![a-z]))
       | (?P<money>[$€£¥₹₩]\s?\d[\d,]*(?:\.\d+)?)
       | (?P<number>[-−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?|[-−]?\.\d+%?)
       | (?P<word>[A-Za-zÀ-ÿ][\w'’-]*)
@@ -63,6 +64,7 @@ class Value:
     cue: str | None = None  # the word before (skipping articles)
     unit: str | None = None  # for numbers: the word after
     index: int = 0  # position among the query's values
+    label: str | None = None  # the word right before, cue or not ("subject" in subject "hi")
     confidence: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -241,7 +243,7 @@ def extract(text: str, *, today: dt.date | None = None,
                              cue))
             i += span
             continue
-        dated = _date_at(toks, i, today) if t.kind in ("word", "number") else None
+        dated = _date_at(toks, i, today) if t.kind in ("word", "number", "ordinal") else None
         if dated:
             d, used = dated
             end = toks[i + used - 1].end
@@ -267,13 +269,21 @@ def extract(text: str, *, today: dt.date | None = None,
             out.append(Value("time", hhmm, t.text, t.start, t.end, cue))
         elif t.kind in ("number", "money"):
             out.append(_number(toks, i, text, cue))
+        elif t.kind == "ordinal":
+            out.append(Value("number", int(t.text[:-2]), t.text, t.start, t.end, cue,
+                             confidence=0.5))
         elif t.kind == "word":
             i = _word(toks, i, text, cue, out, vocabulary)
             continue
         i += 1
     _attach_units(toks, text, out)
+    starts = {t.end: t for t in toks}
     for n, v in enumerate(out):
         v.index = n
+        before = text[:v.start].rstrip(" :=")
+        prev = starts.get(len(before))
+        if prev is not None and prev.kind == "word":
+            v.label = prev.text.lower()
     return out
 
 
