@@ -40,6 +40,18 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     pl.add_argument("--json", action="store_true", help="print as JSON")
     pl.set_defaults(handler=_lazy("agent.commands.tools", "list_plugins"))
 
+    r = sub.add_parser("run", help='answer a query with a planner: agent run "..."',
+                       description="Plan and run the tool calls a query needs (default planner: "
+                       "dataflow, no LLM). Without a terminal, a query that lacks information "
+                       "ends with status needs_input; finish it with --resume.")
+    r.add_argument("query", nargs="*", help="the query (with --resume: field=value answers)")
+    r.add_argument("--resume", metavar="RUN_ID", help="answer a run that needs input")
+    r.add_argument("--planner", help="planner name (default: dataflow)")
+    r.add_argument("--model", help="model id, for planners that need one")
+    r.add_argument("--no-input", action="store_true", help="never ask at the terminal")
+    _add_run_flags(r)
+    r.set_defaults(handler=_lazy("agent.commands.run", "run_query"))
+
     c = sub.add_parser("call", help="call one tool: agent call TOOL key=value ...",
                        description="Call one tool through the runtime (validated, traced). "
                        "Values are parsed as JSON when the parameter is not a string.")

@@ -107,3 +107,66 @@ def _report(run: Run, args: argparse.Namespace) -> int:
 
         print_results(run, traced=not args.no_trace)
     return 0 if run.status == "ok" else 1
+
+
+def _ask_inline(question: str, schema: dict[str, Any] | None) -> Any:
+    """Ask at the terminal, one field at a time (``agent run`` with a terminal)."""
+    print(question)
+    props = (schema or {}).get("properties") or {}
+    if not props:
+        return input("> ")
+    answer: dict[str, Any] = {}
+    for name, prop in props.items():
+        raw = input(f"{name}: ").strip()
+        answer[name] = _typed(raw, prop)
+    return answer
+
+
+def _typed(raw: str, prop: dict[str, Any]) -> Any:
+    if prop.get("type") in ("number", "integer", "boolean", "array", "object"):
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def run_query(args: argparse.Namespace) -> int:
+    """``agent run "query"`` and ``agent run --resume RUN_ID field=value ...``."""
+    answers: dict[str, Any] = {}
+    parent_id = None
+    if args.resume:
+        from agent.store import TraceStore
+
+        with TraceStore(args.db) as store:
+            previous = store.get_run(args.resume)
+        missing = (previous.get("metadata") or {}).get("missing") or {}
+        for pair in args.query:
+            key, sep, raw = pair.partition("=")
+            if not sep:
+                raise UsageError(f"--resume takes field=value answers, got {pair!r}")
+            answers[key] = _typed(raw, missing.get(key, {}))
+        query, parent_id = previous["query"], previous["id"]
+        planner = args.planner or (previous.get("planner") if previous.get("planner") != "plan"
+                                   else None)
+    else:
+        query = " ".join(args.query).strip()
+        planner = args.planner
+        if not query:
+            raise UsageError('the query is empty: agent run "what you want done"')
+    interactive = sys.stdin.isatty() and not args.no_input
+    agent = Agent(store=False if args.no_trace else args.db, approve=_approver(args),
+                  planner=planner, model=args.model,
+                  ask=_ask_inline if interactive else None)
+    with agent:
+        run = asyncio.run(agent.run(query, answers=answers, parent_id=parent_id))
+    if args.json:
+        print_json({"run_id": run.id, "status": run.status, "answer": run.answer,
+                    "data": run.data, "error": run.error, "missing": run.missing,
+                    "calls": [{"name": r.name, "args": r.args, "status": r.status,
+                               "content": r.content, "error": r.error} for r in run.results]})
+    else:
+        from agent.render import print_run
+
+        print_run(run, traced=not args.no_trace)
+    return {"ok": 0, "needs_input": 3}.get(run.status, 1)
