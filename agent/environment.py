@@ -107,27 +107,10 @@ class Environment:
             self.end_step(step, "cancelled")
             raise
         run.results.extend(results)
-        self._transcribe(plan, results)
+        run.add_tool_batch(plan, results)
         failed = sum(not r.ok for r in results)
         self.end_step(step, "ok" if not failed else "error", calls=len(plan), failed=failed)
         return results
-
-    def _transcribe(self, plan: list[dict[str, Any]], results: list[ToolResult]) -> None:
-        """Add the calls and results to the transcript, in langchain-core's dict form."""
-        msgs = self.run.message_dicts
-        last = msgs[-1] if msgs else None
-        ids = [c["id"] for c in plan]
-        if not (last and last["type"] == "ai"
-                and [tc["id"] for tc in last["data"].get("tool_calls", [])] == ids):
-            msgs.append(ai_message_dict("", [
-                {"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
-                for c in plan
-            ]))
-        for r in results:
-            msgs.append({"type": "tool", "data": {
-                "content": r.text(), "tool_call_id": r.call_id, "name": r.name,
-                "status": "success" if r.ok else "error", "type": "tool",
-            }})
 
     # Models ------------------------------------------------------------------------------
     async def call_model(
@@ -157,7 +140,7 @@ class Environment:
         step.tokens_out = int(usage.get("output_tokens", 0))
         self.run.tokens_in += step.tokens_in
         self.run.tokens_out += step.tokens_out
-        self.run.message_dicts.append(message_to_dict(reply))
+        self.run.add_message(message_to_dict(reply))
         self.end_step(step, "ok")
         return reply
 
@@ -234,9 +217,3 @@ def _row(result: ToolResult, step: Step, seq: int) -> dict[str, Any]:
         "duration_ms": result.duration_ms,
         "attempts": result.attempts,
     }
-
-
-def ai_message_dict(content: str, tool_calls: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"type": "ai", "data": {"content": content, "tool_calls": tool_calls, "type": "ai",
-                                   "invalid_tool_calls": [], "additional_kwargs": {},
-                                   "response_metadata": {}}}

@@ -55,6 +55,7 @@ class Executor:
         self.after_hooks = list(after_hooks)
         self.on_hook_error = on_hook_error
         self._limit = asyncio.Semaphore(max_concurrency) if max_concurrency else None
+        self._deadlines: Deadlines | None = None
 
     async def execute(
         self,
@@ -210,15 +211,11 @@ class Executor:
         while True:
             attempt += 1
             try:
-                if tool.is_async:
-                    if timeout is None:
-                        content = await tool.fn(**kwargs)
-                    else:
-                        async with asyncio.timeout(timeout):
-                            content = await tool.fn(**kwargs)
+                if timeout is None:
+                    content = await (tool.fn(**kwargs) if tool.is_async
+                                     else asyncio.to_thread(tool.fn, **kwargs))
                 else:
-                    coro = asyncio.to_thread(tool.fn, **kwargs)
-                    content = await (coro if timeout is None else asyncio.wait_for(coro, timeout))
+                    content = await self._with_deadline(tool, kwargs, timeout)
                 return ToolResult(call_id, tool.name, "success", content=content, args=args,
                                   attempts=attempt)
             except ToolError as exc:
@@ -232,6 +229,26 @@ class Executor:
                                   attempts=attempt)
             delay = self.backoff * 2 ** (attempt - 1)
             await asyncio.sleep(delay * (1 + random.random() / 4))
+
+    async def _with_deadline(self, tool: Tool, kwargs: dict[str, Any], timeout: float) -> Any:
+        """Call the tool; past ``timeout`` it is cancelled and ``TimeoutError`` is raised."""
+        deadlines = self._deadlines
+        if deadlines is None or deadlines.loop is not asyncio.get_running_loop():
+            deadlines = self._deadlines = Deadlines(asyncio.get_running_loop())
+        task = asyncio.current_task()
+        assert task is not None
+        deadlines.add(task, timeout)
+        try:
+            if tool.is_async:
+                return await tool.fn(**kwargs)
+            return await asyncio.to_thread(tool.fn, **kwargs)
+        except asyncio.CancelledError:
+            if deadlines.expired(task):
+                task.uncancel()
+                raise TimeoutError from None
+            raise
+        finally:
+            deadlines.remove(task)
 
     async def _approval(self, call: dict[str, Any], tool: Tool) -> str | None:
         """None if approved, else the refusal the planner will see."""
@@ -258,3 +275,54 @@ def _invalid(tool: Tool, args: Any) -> tuple[str, str]:
 
     field, message = explain(tool.validator, args)
     return (f"argument {field!r}" if field else "arguments"), message
+
+
+class Deadlines:
+    """Per-call timeouts with one timer for all calls, not one per call.
+
+    ``asyncio.timeout`` arms a timer for every call; with thousands of short calls that costs
+    more than the calls. Here each call only registers its deadline; a single timer wakes at
+    the earliest one and cancels the calls that are past theirs.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self._due: dict[asyncio.Task[Any], float] = {}
+        self._expired: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._wake_at = float("inf")
+
+    def add(self, task: asyncio.Task[Any], timeout: float) -> None:
+        due = self.loop.time() + timeout
+        self._due[task] = due
+        if due < self._wake_at:
+            self._arm(due)
+
+    def remove(self, task: asyncio.Task[Any]) -> None:
+        self._due.pop(task, None)
+        if not self._due and self._timer is not None:
+            self._timer.cancel()
+            self._timer, self._wake_at = None, float("inf")
+
+    def expired(self, task: asyncio.Task[Any]) -> bool:
+        if task in self._expired:
+            self._expired.discard(task)
+            return True
+        return False
+
+    def _arm(self, when: float) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._wake_at = when
+        self._timer = self.loop.call_at(when, self._fire)
+
+    def _fire(self) -> None:
+        self._timer, self._wake_at = None, float("inf")
+        now = self.loop.time()
+        for task, due in list(self._due.items()):
+            if due <= now:
+                del self._due[task]
+                self._expired.add(task)
+                task.cancel()
+        if self._due:
+            self._arm(min(self._due.values()))

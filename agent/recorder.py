@@ -27,12 +27,22 @@ class TraceRecorder:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-trace")
 
     def put(self, op: str, *args: Any, **kwargs: Any) -> None:
-        """Queue one store write (a method name of ``TraceStore`` and its arguments)."""
+        """Queue one store write (a method name of ``TraceStore`` and its arguments).
+
+        Inside an event loop the writer is woken at the end of the loop's current pass, so
+        every record produced in that pass goes into the same transaction.
+        """
         with self._lock:
             self._pending.append((op, args, kwargs))
             if self._scheduled:
                 return
             self._scheduled = True
+        try:
+            asyncio.get_running_loop().call_soon(self._submit)
+        except RuntimeError:
+            self._submit()
+
+    def _submit(self) -> None:
         self._thread.submit(self._drain)
 
     def _drain(self) -> None:

@@ -22,9 +22,15 @@ REF = "$ref"
 LITERAL = "$literal"
 
 
-def normalize_calls(calls: Iterable[Any]) -> list[dict[str, Any]]:
+class Calls(list):  # type: ignore[type-arg]
+    """A plan already normalised: passing it on does not copy it again."""
+
+
+def normalize_calls(calls: Iterable[Any]) -> Calls:
     """Copy calls into ``{"name", "args", "id"}`` dicts, giving missing ids their position."""
-    out: list[dict[str, Any]] = []
+    if isinstance(calls, Calls):
+        return calls
+    out = Calls()
     seen: set[str] = set()
     for i, call in enumerate(calls, 1):
         if not isinstance(call, Mapping):

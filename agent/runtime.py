@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from agent.environment import AskCallback, Environment, StepLimitReached, new_id
@@ -237,7 +237,7 @@ class Agent:
     def _new_run(self, query: str, planner: str, parent_id: str | None) -> Run:
         run = Run(new_id(), query, planner=planner, model=_name_of(self._model),
                   session_id=self.session_id, parent_id=parent_id, started_at=time.time())
-        run.message_dicts.append({"type": "human", "data": {"content": query, "type": "human"}})
+        run.add_message({"type": "human", "data": {"content": query, "type": "human"}})
         self.last_run = run
         recorder = self._recorder()
         if recorder is not None:
@@ -257,8 +257,7 @@ class Agent:
                 answer = Answer(answer)
             run.answer, run.data, run.status = answer.text, answer.data, answer.status
             if answer.text:
-                run.message_dicts.append({"type": "ai", "data": {"content": answer.text,
-                                                                 "type": "ai"}})
+                run.add_message({"type": "ai", "data": {"content": answer.text, "type": "ai"}})
         except NeedsInput as exc:
             run.status, run.error, run.missing = "needs_input", exc.question, dict(exc.fields)
         except StepLimitReached:
@@ -278,15 +277,13 @@ class Agent:
             run.status, run.error = "error", f"{type(exc).__name__}: {exc}"
         self._finish(run)
         await self._hooks.settle()
-        if self._trace is not None:
-            await self._trace.flush()
         return run
 
     def _finish(self, run: Run) -> None:
         run.ended_at = time.time()
         run.duration_ms = (run.ended_at - run.started_at) * 1000
         if self._trace is not None:
-            self._trace.put("record_messages", run.id, run.message_dicts)
+            self._trace.put("record_messages", run.id, _Transcript(run))
             self._trace.put("finish_run", run.id, status=run.status, answer=run.answer,
                             error=run.error, ended_at=run.ended_at, duration_ms=run.duration_ms,
                             tokens_in=run.tokens_in, tokens_out=run.tokens_out,
@@ -319,3 +316,13 @@ def _name_of(obj: Any) -> str | None:
         return obj
     return getattr(obj, "name", None) or getattr(obj, "model_name", None) or type(obj).__name__
 
+
+
+class _Transcript:
+    """A run's messages, built when the trace writer iterates them (off the event loop)."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.run.message_dicts)

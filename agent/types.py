@@ -243,15 +243,54 @@ class Run:
     tokens_out: int = 0
     steps: list[Step] = field(default_factory=list)
     results: list[ToolResult] = field(default_factory=list)
-    message_dicts: list[dict[str, Any]] = field(default_factory=list)
+    transcript: list[Any] = field(default_factory=list)
     missing: dict[str, Any] = field(default_factory=dict)
+
+    def add_message(self, message: dict[str, Any]) -> None:
+        """Append a message in langchain-core's dict form (``message_to_dict``)."""
+        self.transcript.append(message)
+
+    def add_tool_batch(self, calls: list[dict[str, Any]], results: list[ToolResult]) -> None:
+        """Record a batch of calls; its messages are only built when someone reads them."""
+        self.transcript.append((calls, results))
+
+    @property
+    def message_dicts(self) -> list[dict[str, Any]]:
+        """The transcript in langchain-core's dict form."""
+        out: list[dict[str, Any]] = []
+        for entry in self.transcript:
+            if isinstance(entry, dict):
+                out.append(entry)
+            else:
+                out.extend(_batch_messages(out[-1] if out else None, *entry))
+        return out
 
     @property
     def messages(self) -> list[BaseMessage]:
-        """The transcript as langchain-core messages (kept as dicts, built on demand)."""
+        """The transcript as langchain-core messages."""
         from langchain_core.messages import messages_from_dict
 
         return messages_from_dict(self.message_dicts)
+
+
+def _batch_messages(last: dict[str, Any] | None, calls: list[dict[str, Any]],
+                    results: list[ToolResult]) -> list[dict[str, Any]]:
+    """An AI message with the calls (unless the model's own message just said them), then
+    one tool message per result."""
+    out = []
+    ids = [c["id"] for c in calls]
+    if not (last and last["type"] == "ai"
+            and [tc["id"] for tc in last["data"].get("tool_calls", [])] == ids):
+        out.append({"type": "ai", "data": {
+            "content": "", "type": "ai", "invalid_tool_calls": [], "additional_kwargs": {},
+            "response_metadata": {}, "tool_calls": [
+                {"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
+                for c in calls]}})
+    for r in results:
+        out.append({"type": "tool", "data": {
+            "content": r.text(), "tool_call_id": r.call_id, "name": r.name,
+            "status": "success" if r.ok else "error", "type": "tool"}})
+    return out
 
 
 EventType = Literal[
