@@ -8,13 +8,15 @@ is not a built-in command, so ``agent --help`` never pays for plugin discovery.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
 
-Handler = Callable[[argparse.Namespace], int]
+TYPE_CHECKING = False  # no typing import at start-up: `agent --help` must stay fast
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    Handler = Callable[[argparse.Namespace], int]
 
 EPILOG = """\
 Plugins may add more commands: `agent plugins` lists them.
@@ -177,6 +179,8 @@ def run_handler(handler: Handler, args: argparse.Namespace) -> int:
 
 
 def print_json(value: Any) -> None:
+    import json
+
     print(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 

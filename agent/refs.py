@@ -22,7 +22,7 @@ REF = "$ref"
 LITERAL = "$literal"
 
 
-class Calls(list):  # type: ignore[type-arg]
+class Calls(list[dict[str, Any]]):
     """A plan already normalised: passing it on does not copy it again."""
 
 
