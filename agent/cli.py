@@ -37,6 +37,14 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     t = sub.add_parser("tools", help="list the tools the installed plugins offer")
     t.add_argument("--json", action="store_true", help="print the tool specs as JSON")
     t.set_defaults(handler=_lazy("agent.commands.tools", "list_tools"))
+    t_sub = t.add_subparsers(dest="tools_command", metavar="SUBCOMMAND")
+    tsr = t_sub.add_parser("search", help="the tools that fit a query, best first")
+    tsr.add_argument("query", help="what you want to do, in words")
+    tsr.add_argument("-k", type=int, default=10, help="how many tools (default 10)")
+    tsr.add_argument("--retriever", default="bm25", help="retriever (plugins may add more)")
+    tsr.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                     help="print as JSON")
+    tsr.set_defaults(handler=_lazy("agent.commands.search", "search_tools"))
 
     pl = sub.add_parser("plugins", help="list plugins, their hooks and load errors")
     pl.add_argument("--json", action="store_true", help="print as JSON")

@@ -94,7 +94,7 @@ class Executor:
         tool = self.tools.get(name)
         if tool is None:
             raise ToolNotFoundError(name, close_names(name, self.tools))
-        if not tool.validator.is_valid(args):
+        if not tool.is_valid(args):
             from agent.schema import explain
 
             field, message = explain(tool.validator, args)
@@ -174,7 +174,7 @@ class Executor:
             except LookupError as exc:
                 return ToolResult(call_id, name, "error", error=str(exc), args=args,
                                   started_at=started)
-        if not tool.validator.is_valid(args):
+        if not tool.is_valid(args):
             where, message = _invalid(tool, args)
             return ToolResult(call_id, name, "error", error=f"invalid {where}: {message}",
                               args=args, started_at=started)

@@ -48,6 +48,17 @@ def register_exporters(register: Any) -> None:
 
 
 @hookspec
+def register_retrievers(register: Any) -> None:
+    """Offer tool retrievers: ``register(name, factory, description="")``.
+
+    ``factory(tools: list[Tool])`` returns an object with
+    ``search(query: str, k: int = 10) -> list[agent.retrieval.Hit]`` (best first, scores > 0,
+    ``[]`` when nothing fits). ``"bm25"`` is built in; picked by name with
+    ``agent.retrieval.retriever_for(tools, name, registry)`` or ``agent tools search --retriever``.
+    """
+
+
+@hookspec
 def register_commands(cli: Any) -> None:
     """Add CLI commands: ``cli.add(name, help, handler, configure=None)``.
 

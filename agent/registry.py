@@ -38,6 +38,7 @@ class Registry:
     planners: dict[str, Entry] = field(default_factory=dict)
     models: dict[str, Entry] = field(default_factory=dict)
     exporters: dict[str, Entry] = field(default_factory=dict)
+    retrievers: dict[str, Entry] = field(default_factory=dict)
     conflicts: list[str] = field(default_factory=list)
 
     # Lookup -------------------------------------------------------------------------------
@@ -132,6 +133,10 @@ def build_registry(plugins: PluginSet | None = None) -> Registry:
     plugins.call_each(
         "register_exporters",
         lambda p: {"register": reg._add_entry(reg.exporters, "exporter", p)},
+    )
+    plugins.call_each(
+        "register_retrievers",
+        lambda p: {"register": reg._add_entry(reg.retrievers, "retriever", p)},
     )
     return reg
 

@@ -112,6 +112,10 @@ class Agent:
         self._model = model
         self.ask = ask
         self.max_steps = max_steps
+        if retriever is None:  # BM25 over the agent's tools, built on the first query
+            from agent.retrieval import lazy_retriever
+
+            retriever = lazy_retriever(self.tools, registry=self._registry)
         self.retriever = retriever
         self.session_id = session_id
         self.settings = dict(settings or {})

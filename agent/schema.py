@@ -234,6 +234,85 @@ def compile_validator(schema: Mapping[str, Any], name: str) -> Any:
     return cls(schema)
 
 
+_ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$schema", "$comment",
+                          "$id", "format", "deprecated", "readOnly", "writeOnly"})
+_TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    or (isinstance(v, float) and v.is_integer()),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def fast_check(schema: Mapping[str, Any]) -> Callable[[Any], bool] | None:
+    """A quick "certainly valid" test for the common flat object schema, or None.
+
+    It understands only ``type``, ``properties``, ``required``, ``additionalProperties``
+    (boolean), ``enum`` and annotations; any other keyword and it declines. It never has the
+    last word on a refusal: when it says False, the jsonschema validator decides and explains.
+    """
+    if schema.get("type") != "object" or not _only(schema, {"type", "properties", "required",
+                                                            "additionalProperties"}):
+        return None
+    extra = schema.get("additionalProperties", True)
+    if not isinstance(extra, bool):
+        return None
+    required = tuple(schema.get("required") or ())
+    checks: dict[str, Callable[[Any], bool]] = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        check = _property_check(prop)
+        if check is None:
+            return None
+        checks[name] = check
+
+    def valid(args: Any) -> bool:
+        if type(args) is not dict:
+            return False
+        for name in required:
+            if name not in args:
+                return False
+        for name, value in args.items():
+            check = checks.get(name)
+            if check is None:
+                if not extra:
+                    return False
+            elif not check(value):
+                return False
+        return True
+
+    return valid
+
+
+def _only(schema: Mapping[str, Any], allowed: set[str]) -> bool:
+    return all(k in allowed or k in _ANNOTATIONS or k.startswith("x-") for k in schema)
+
+
+def _property_check(prop: Any) -> Callable[[Any], bool] | None:
+    if not isinstance(prop, Mapping) or not _only(prop, {"type", "enum"}):
+        return None
+    kind = prop.get("type")
+    kinds = [kind] if isinstance(kind, str) else kind if isinstance(kind, list) else None
+    if kind is not None and (kinds is None or any(k not in _TYPE_CHECKS for k in kinds)):
+        return None
+    tests = [_TYPE_CHECKS[k] for k in kinds or ()]
+    enum = prop.get("enum")
+    if enum is not None and (not isinstance(enum, list) or not all(
+            isinstance(e, str) for e in enum)):
+        return None  # enum equality on numbers/bools follows JSON rules: leave it to jsonschema
+    options = frozenset(enum) if enum is not None else None
+
+    def check(value: Any) -> bool:
+        if tests and not any(t(value) for t in tests):
+            return False
+        return options is None or value in options
+
+    return check
+
+
 def explain(validator: Any, args: Any) -> tuple[str | None, str]:
     """The most relevant validation error as (field path, one-line message)."""
     from jsonschema.exceptions import best_match

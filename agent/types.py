@@ -61,6 +61,8 @@ class Tool:
     examples: tuple[str, ...] = ()
     is_async: bool = field(init=False)
     _validator: list[Validator] = field(init=False, repr=False, default_factory=list)
+    _fast: list[Callable[[Any], bool] | None] = field(init=False, repr=False,
+                                                     default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
@@ -111,6 +113,17 @@ class Tool:
 
             self._validator.append(compile_validator(self.parameters, self.name))
         return self._validator[0]
+
+    def is_valid(self, args: Any) -> bool:
+        """Do ``args`` validate? A quick check for simple schemas, jsonschema otherwise."""
+        if not self._fast:
+            from agent.schema import fast_check
+
+            self._fast.append(fast_check(self.parameters))
+        fast = self._fast[0]
+        if fast is not None and fast(args):
+            return True
+        return bool(self.validator.is_valid(args))
 
     def spec(self) -> dict[str, Any]:
         """The OpenAI-style function spec (what models and exporters see)."""

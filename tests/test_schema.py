@@ -135,3 +135,46 @@ async def test_langchain_base_tool_is_accepted() -> None:
     assert t.name == "mul" and set(t.parameters["properties"]) == {"a", "b"}
     [r] = await Executor({t.name: t}).execute([{"name": "mul", "args": {"a": 6, "b": 7}}])
     assert r.ok and r.content == 42
+
+
+def test_fast_check_never_accepts_what_jsonschema_refuses() -> None:
+    import random
+
+    from jsonschema import Draft202012Validator
+
+    from agent.schema import fast_check
+
+    schemas = [
+        {"type": "object", "properties": {"q": {"type": "string"}, "n": {"type": "integer"}},
+         "required": ["q"]},
+        {"type": "object", "properties": {"x": {"type": "number", "description": "d"},
+                                          "f": {"type": ["boolean", "null"]},
+                                          "e": {"type": "string", "enum": ["a", "b"]}},
+         "required": ["x", "e"], "additionalProperties": False},
+        {"type": "object", "properties": {"l": {"type": "array"}, "o": {"type": "object"}}},
+    ]
+    samples = ["s", "", 0, 1, -3, 2.0, 2.5, True, False, None, [], [1], {}, {"a": 1}]
+    rng = random.Random(7)
+    checked = 0
+    for schema in schemas:
+        fast = fast_check(schema)
+        assert fast is not None
+        validator = Draft202012Validator(schema)
+        keys = [*schema["properties"], "zzz"]
+        for _ in range(3000):
+            args = {k: rng.choice(samples) for k in rng.sample(keys, rng.randint(0, len(keys)))}
+            if fast(args):
+                assert validator.is_valid(args), (schema, args)
+                checked += 1
+            elif validator.is_valid(args):
+                pytest.fail(f"fast check refused valid {args} for {schema}")
+    assert checked > 500  # the fast path really is taken
+
+
+def test_fast_check_declines_schemas_it_does_not_understand() -> None:
+    from agent.schema import fast_check
+
+    assert fast_check({"type": "object", "properties": {"n": {"type": "integer",
+                                                              "minimum": 0}}}) is None
+    assert fast_check({"type": "object", "oneOf": []}) is None
+    assert fast_check({"type": "object", "additionalProperties": {"type": "string"}}) is None
