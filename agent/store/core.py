@@ -1,0 +1,273 @@
+"""TraceStore: the one object the runtime, CLI and exporters use to reach the trace file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from . import queries
+from .batch import Batch
+from .connection import connect, translate_errors
+from .errors import RunNotFoundError, StoreError
+from .migrations import migrate
+from .paths import default_db_path
+from .redact import redact_text
+from .rows import finish_fields, message_row, run_row, step_row, tool_call_row, tool_row
+from .transaction import immediate
+from .writes import delete_run_rows, mark_interrupted
+
+if TYPE_CHECKING:
+    from sqlite_utils import Database
+
+#: Methods `apply()` may run; everything else is refused so a batch cannot do surprises.
+WRITE_OPS = frozenset(
+    {
+        "start_run",
+        "record_step",
+        "record_tool_calls",
+        "record_messages",
+        "finish_run",
+        "set_label",
+        "delete_run",
+    }
+)
+
+Op = tuple[str, Sequence[Any], dict[str, Any]]
+T = TypeVar("T")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (signal 0 checks, sends nothing)."""
+    if os.name == "nt":  # os.kill(pid, 0) would send CTRL_C_EVENT there; assume alive
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by another user
+        return True
+    return True
+
+
+class TraceStore:
+    """A SQLite trace store: one connection, WAL mode, one transaction per write.
+
+    Usable from one thread at a time, from any thread (a background writer may own it).
+    Every write method is a single transaction; `apply()` runs many of them as one.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        busy_timeout: float = 10.0,
+        max_content_bytes: int = 65536,
+    ) -> None:
+        self.path = Path(path) if path is not None else default_db_path(create=False)
+        if str(self.path) != ":memory:":
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the directory of trace store {self.path} ({exc.strerror}): "
+                    "set AGENT_HOME to a writable directory"
+                ) from exc
+        self.busy_timeout = busy_timeout
+        self.max_content_bytes = max_content_bytes
+        self._lock = threading.RLock()
+        self._db: Database | None = None
+        self._batch: Batch | None = None
+        #: Ids of runs found `running` with a dead process, marked `interrupted` on open.
+        self.interrupted_runs: list[str] = []
+        with translate_errors(self.path, busy_timeout):
+            db = connect(self.path, busy_timeout)
+            try:
+                migrate(db, str(self.path))
+                self.interrupted_runs = mark_interrupted(
+                    db.conn, socket.gethostname(), pid_alive
+                )
+            except BaseException:
+                db.close()
+                raise
+        self._db = db
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    @property
+    def db(self) -> Database:
+        """The sqlite-utils Database (for exporters and ad-hoc reads)."""
+        if self._db is None:
+            raise StoreError(f"trace store {self.path} is closed: open a new TraceStore")
+        return self._db
+
+    def close(self) -> None:
+        """Close the connection; safe to call twice."""
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def __enter__(self) -> TraceStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"TraceStore({str(self.path)!r})"
+
+    @contextmanager
+    def _reading(self) -> Iterator[Database]:
+        with self._lock, translate_errors(self.path, self.busy_timeout):
+            yield self.db
+
+    def _write(self, op: Callable[[Batch], T]) -> T:
+        """Run `op` in a write transaction, or queue it into the one `apply()` holds open."""
+        with self._lock:
+            if self._batch is not None:
+                return op(self._batch)
+            with translate_errors(self.path, self.busy_timeout):
+                conn = self.db.conn
+                self._batch = batch = Batch(conn, str(self.path))
+                try:
+                    with immediate(conn):
+                        result = op(batch)
+                        batch.flush()
+                finally:
+                    self._batch = None
+                return result
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def start_run(self, run: dict[str, Any], tools: Iterable[Any] = ()) -> str:
+        """Insert (or update) a run and the tools offered to it; returns the run id.
+
+        `status` defaults to 'running' and `pid`/`host` to this process, which is how a
+        later open tells a crashed run from a live one.
+        """
+        row = run_row(run)
+        tool_rows = [tool_row(t) for t in tools]
+        links = [{"run_id": row["id"], "tool_hash": t["hash"]} for t in tool_rows]
+
+        def op(batch: Batch) -> None:
+            batch.upsert("runs", [row])
+            batch.upsert("tools", tool_rows)
+            batch.upsert("run_tools", links)
+
+        self._write(op)
+        return str(row["id"])
+
+    def record_step(self, step: dict[str, Any]) -> None:
+        """Insert a step, or update only the columns given if its id exists."""
+        row = step_row(step)
+        self._write(lambda batch: batch.upsert("steps", [row]))
+
+    def record_tool_calls(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Upsert tool calls; `args` and `content` may be any JSON-able value."""
+        prepared = [tool_call_row(r, self.max_content_bytes) for r in rows]
+        self._write(lambda batch: batch.upsert("tool_calls", prepared))
+
+    def record_messages(self, run_id: str, messages: Iterable[Any], start_seq: int = 0) -> None:
+        """Store transcript messages at seq start_seq, start_seq+1, ... (upsert by seq).
+
+        Messages may be langchain-core BaseMessages or their `message_to_dict` form.
+        """
+        prepared = [
+            message_row(run_id, start_seq + i, m, self.max_content_bytes)
+            for i, m in enumerate(messages)
+        ]
+        self._write(lambda batch: batch.upsert("messages", prepared))
+
+    def finish_run(self, run_id: str, **fields: Any) -> None:
+        """Set a run's outcome: status (default 'ok', or 'error' if `error` is given),
+        answer, error, ended_at (default now), duration_ms (default from started_at), tokens.
+        """
+        values = finish_fields(fields)
+        self._write(lambda batch: batch.update_run(run_id, values))
+
+    def set_label(self, run_id: str, key: str, value: Any) -> None:
+        """Attach or replace a `key=value` label on a run."""
+        text = None if value is None else redact_text(str(value))
+
+        def op(batch: Batch) -> None:
+            batch.flush()  # the run may be queued in this very batch
+            if not batch.conn.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone():
+                raise self._not_found(run_id)
+            batch.upsert("labels", [{"run_id": run_id, "key": key, "value": text}])
+
+        self._write(op)
+
+    def delete_run(self, id_or_prefix: str) -> str:
+        """Delete a run and all its rows in one transaction; returns the full id."""
+
+        def op(batch: Batch) -> str:
+            batch.flush()
+            run_id = queries.resolve_run_id(self.db, self.path, id_or_prefix)
+            delete_run_rows(batch.conn, run_id)
+            return run_id
+
+        return self._write(op)
+
+    def apply(self, ops: Iterable[Op]) -> None:
+        """Run many write ops as ONE transaction: all are stored, or none.
+
+        Each op is `(method_name, args, kwargs)`, e.g. `("record_step", (step,), {})`.
+        A background writer batches events this way: one commit per batch instead of one
+        per event, and rows of the same table go to SQLite together.
+        """
+
+        def op(_: Batch) -> None:
+            for name, args, kwargs in ops:
+                if name not in WRITE_OPS:
+                    raise ValueError(
+                        f"apply() cannot run {name!r}: use one of {sorted(WRITE_OPS)}"
+                    )
+                getattr(self, name)(*args, **kwargs)
+
+        self._write(op)
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def resolve_run_id(self, id_or_prefix: str) -> str:
+        """The full id for an id or unique prefix (>= 4 chars)."""
+        with self._reading() as db:
+            return queries.resolve_run_id(db, self.path, id_or_prefix)
+
+    def get_run(self, id_or_prefix: str) -> dict[str, Any]:
+        """The run row plus `steps`, `tool_calls`, `messages`, `labels` and `tools` lists."""
+        with self._reading() as db:
+            run_id = queries.resolve_run_id(db, self.path, id_or_prefix)
+            return queries.get_run(db, run_id)
+
+    def list_runs(
+        self, limit: int = 20, status: str | None = None, session_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest runs first, each with a `tool_call_count`."""
+        with self._reading() as db:
+            return queries.list_runs(db, limit, status, session_id)
+
+    def search(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
+        """Runs whose messages match `text` (full-text) or whose query contains it."""
+        with self._reading() as db:
+            return queries.search(db, text, limit)
+
+    def iter_tool_calls(self, id_or_prefix: str) -> Iterator[dict[str, Any]]:
+        """Tool calls of one run in order (decoded). Materialised under the lock."""
+        with self._reading() as db:
+            run_id = queries.resolve_run_id(db, self.path, id_or_prefix)
+            rows = list(queries.iter_tool_calls(db, run_id))
+        return iter(rows)
+
+    def _not_found(self, run_id: str) -> RunNotFoundError:
+        return RunNotFoundError(f"no run '{run_id}' in {self.path}: see `agent traces list`")

@@ -1,0 +1,141 @@
+"""Secrets never reach the database file, whatever column or nesting they arrive in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage, HumanMessage
+
+from agent.store import TraceStore, args_hash, new_id
+from agent.store.redact import REDACTED, dumps_redacted, might_hold_secret, redact, redact_text
+
+SK = "sk-proj-" + "A1b2C3d4E5f6G7h8I9j0K1l2"
+BEARER = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0dG9rZW4.Zm9vYmFy"
+PASSWORD = "hunter2-correct-horse"
+GHP = "ghp_" + "a" * 36
+AWS = "AKIA" + "ABCDEFGHIJKLMNOP"
+SECRETS = [SK, BEARER, PASSWORD, GHP, AWS, "cookie-value-123", "tok-9f8e7d6c5b4a"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("Authorization", "Basic dXNlcjpwYXNz"), ("api_key", "k1"), ("X-API-Key", "k2"),
+     ("apiKey", "k3"), ("token", "t"), ("ACCESS_TOKEN", "t"), ("refresh_token", "t"),
+     ("secret", "s"), ("client_secret", "s"), ("password", "p"), ("passwd", "p"),
+     ("Cookie", "c"), ("Set-Cookie", "c"), ("proxy-authorization", "x"), ("api-key", "k")],
+)
+def test_secret_keys_are_redacted_case_insensitively(key: str, value: str) -> None:
+    assert redact({"outer": [{key: value, "city": "Paris"}]}) == {
+        "outer": [{key: REDACTED, "city": "Paris"}]
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (f"Authorization: Bearer {BEARER}", "Authorization: [REDACTED]"),
+        (f"curl -H 'x: Bearer {BEARER}'", "curl -H 'x: Bearer [REDACTED]'"),
+        (f"use {SK} please", "use [REDACTED] please"),
+        (f"gh token {GHP}.", "gh token [REDACTED]."),
+        (f"aws {AWS}", "aws [REDACTED]"),
+        ("slack xoxb-1234567890-abcdef", "slack [REDACTED]"),
+        ("https://x.io/v1?api_key=abc123&q=1", "https://x.io/v1?api_key=[REDACTED]&q=1"),
+        ('{"password": "p@ss\\"word", "n": 1}', '{"password": "[REDACTED]", "n": 1}'),
+        ("{'token': 'abc'}", "{'token': '[REDACTED]'}"),
+    ],
+)
+def test_secrets_inside_strings(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the bearer of bad news", "task-abcdefghijklmnopqrstuvwxyz", "tokens_in: 42",
+     "Asia has 4.7 billion people", "a sk- prefix alone", "max_tokens=100"],
+)
+def test_ordinary_text_is_left_alone(text: str) -> None:
+    assert redact_text(text) == text
+
+
+def test_every_pattern_passes_the_cheap_precheck() -> None:
+    for text in [SK, BEARER and f"Bearer {BEARER}", GHP, AWS, "xoxp-1234567890-x",
+                 "AIza" + "x" * 35, '"Api-Key": "v"', "PassWord=1", "COOKIE: a"]:
+        assert might_hold_secret(text), text
+        assert redact_text(text) != text
+    assert not might_hold_secret('{"city": "Paris", "days": 3}')
+
+
+def test_redaction_keeps_non_secret_values_and_types() -> None:
+    value = {"n": 1, "f": 1.5, "b": True, "none": None, "t": (1, 2), "token": None}
+    assert redact(value) == {"n": 1, "f": 1.5, "b": True, "none": None, "t": [1, 2],
+                             "token": None}
+    assert json.loads(dumps_redacted({"city": "Paris"})) == {"city": "Paris"}
+
+
+def test_args_hash_is_computed_after_redaction() -> None:
+    assert args_hash({"q": "x", "api_key": "one"}) == args_hash({"q": "x", "api_key": "two"})
+    assert args_hash({"q": "x"}) != args_hash({"q": "y"})
+
+
+def _db_bytes(path: Path) -> bytes:
+    data = b""
+    for suffix in ("", "-wal", "-shm"):
+        file = Path(f"{path}{suffix}")
+        if file.exists():
+            data += file.read_bytes()
+    return data
+
+
+def test_secrets_never_reach_the_file_or_the_wal(tmp_path: Path) -> None:
+    path = tmp_path / "traces.db"
+    store = TraceStore(path)
+    run_id = new_id()
+    store.start_run(
+        {"id": run_id, "query": f"call the api with {SK}",
+         "metadata": {"headers": {"Authorization": f"Bearer {BEARER}"}, "env": {"PASSWORD":
+                                                                               PASSWORD}}},
+        tools=[{"name": "http", "description": f"default key {SK}",
+                "parameters": {"type": "object", "default": {"token": "tok-9f8e7d6c5b4a"}}}],
+    )
+    step_id = new_id()
+    store.record_step({"id": step_id, "run_id": run_id, "seq": 0, "kind": "tool_calls",
+                       "data": {"request": {"headers": [["Cookie", "cookie-value-123"]],
+                                            "url": f"https://x.io/?access_token={BEARER}"}}})
+    store.record_tool_calls([{
+        "id": new_id(), "run_id": run_id, "step_id": step_id, "seq": 0, "tool_name": "http",
+        "args": {"url": "https://api.example.com", "headers": {"Authorization":
+                                                               f"Bearer {BEARER}"},
+                 "body": {"nested": [{"password": PASSWORD}, f"key={SK}"]}},
+        "content": {"echo": f"Authorization: Bearer {BEARER}", "keys": [GHP, AWS]},
+        "error": f"401 for token {SK}", "status": "error",
+    }])
+    store.record_messages(run_id, [
+        HumanMessage(f"my key is {SK} and my password is in {{'password': '{PASSWORD}'}}"),
+        AIMessage("", tool_calls=[{"name": "http", "id": "c1",
+                                   "args": {"headers": {"X-API-Key": SK}, "q": "weather"}}]),
+        {"type": "tool", "data": {"type": "tool", "tool_call_id": "c1",
+                                  "content": json.dumps({"set-cookie": "cookie-value-123"})}},
+    ])
+    store.set_label(run_id, "note", f"shared by {GHP}")
+    store.finish_run(run_id, answer=f"done with {AWS}", error=None)
+
+    while_open = _db_bytes(path)
+    assert Path(f"{path}-wal").exists()  # the WAL really was written and checked
+    run = store.get_run(run_id)
+    store.close()
+    after_close = _db_bytes(path)
+
+    for secret in SECRETS:
+        assert secret.encode() not in while_open, secret
+        assert secret.encode() not in after_close, secret
+    # The structure survives, only the values are gone.
+    call = run["tool_calls"][0]
+    assert call["args"]["headers"]["Authorization"] == REDACTED
+    assert call["args"]["url"] == "https://api.example.com"
+    assert call["content"]["keys"] == [REDACTED, REDACTED]
+    assert run["metadata"]["env"]["PASSWORD"] == REDACTED
+    assert run["messages"][1]["data"]["data"]["tool_calls"][0]["args"] == {
+        "headers": {"X-API-Key": REDACTED}, "q": "weather"}
+    assert "weather" in run["messages"][1]["content"]
