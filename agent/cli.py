@@ -62,6 +62,19 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     _add_run_flags(r)
     r.set_defaults(handler=_lazy("agent.commands.run", "run_query"))
 
+    ev = sub.add_parser("eval", help="pass rate of a planner on queries with gold plans",
+                        description="Run each query of QUERIES.jsonl ({id, group, query, answers, "
+                        "plan}) with the planner, answering its questions from 'answers', and "
+                        "compare the calls and final outputs with the gold plan's.")
+    ev.add_argument("file", metavar="QUERIES.jsonl")
+    ev.add_argument("--planner", help="planner name (default: dataflow)")
+    ev.add_argument("-v", "--verbose", action="store_true", help="print every query's outcome")
+    ev.add_argument("--json", action="store_true", help="the whole report as JSON")
+    ev.add_argument("--no-trace", action="store_true", help="do not record the runs")
+    ev.add_argument("--fail-under", type=float, metavar="PERCENT",
+                    help="exit 1 when the overall pass rate is below PERCENT")
+    ev.set_defaults(handler=_lazy("agent.commands.evaluate", "eval_queries"))
+
     c = sub.add_parser("call", help="call one tool: agent call TOOL key=value ...",
                        description="Call one tool through the runtime (validated, traced). "
                        "Values are parsed as JSON when the parameter is not a string.")
