@@ -62,6 +62,16 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     _add_run_flags(r)
     r.set_defaults(handler=_lazy("agent.commands.run", "run_query"))
 
+    ch = sub.add_parser("chat", help="talk to the agent: a REPL with line editing and history",
+                        description="Ask, answer follow-up questions, see each call and its "
+                        "result. Every turn is a traced run; one session groups them. "
+                        "Slash commands: /help.")
+    ch.add_argument("--planner", help="planner name (default: dataflow)")
+    ch.add_argument("--model", help="model id, for planners that need one")
+    ch.add_argument("-y", "--yes", action="store_true",
+                    help="approve tools with side effects without asking")
+    ch.set_defaults(handler=_lazy("agent.commands.chat", "chat"))
+
     ev = sub.add_parser("eval", help="pass rate of a planner on queries with gold plans",
                         description="Run each query of QUERIES.jsonl ({id, group, query, answers, "
                         "plan}) with the planner, answering its questions from 'answers', and "

@@ -164,7 +164,11 @@ class Environment:
             raise NeedsInput(question, missing)
         prompt = question
         for _ in range(3):
-            answer = await maybe_await(self.ask_callback(prompt, schema))
+            try:
+                answer = await maybe_await(self.ask_callback(prompt, schema))
+            except BaseException:  # the user cancelled at the question
+                self.end_step(step, "cancelled", question=question)
+                raise
             problem = _check_answer(answer, schema)
             if problem is None:
                 self.end_step(step, "ok", question=question, answer=answer)

@@ -27,11 +27,12 @@ from agent.hookspecs import hookimpl
 from agent.types import Answer, Task, Tool, ToolResult
 
 from .concepts import Output, concepts_match, outputs
-from .filling import Filling, Param, fill, looks_like_identifier
+from .filling import Filling, Param, fill, looks_like_identifier, params_of
 from .index import ToolIndex
 from .text import STOPWORDS, stem, words
 from .values import Value, extract
 
+SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
 MIN_RELEVANCE = 1.5  # below this no tool "fits" a clause
 MAX_DEPTH = 3  # producer chains longer than this are not searched
 SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|,?\s+(?:and then|and also|then|also|as well as|"
@@ -168,6 +169,9 @@ class DataflowPlanner:
             if relevance < top * 0.5:
                 break
             tool = tools[name]
+            if tool.side_effects and index.score(name, clause.stems, intent=True) < \
+                    2 * MIN_RELEVANCE:
+                continue  # never act on the world on a vague match
             filling = fill(tool, clause.values, clause.text)
             total = relevance + 0.8 * filling.score - 1.2 * len(filling.missing)
             if best is None or total > best[0]:
@@ -178,6 +182,7 @@ class DataflowPlanner:
             return
         assert best is not None
         _, tool, filling = best
+        filling = self._unname_fields(tool, filling, tools)
         taken = {v.index for v in filling.used.values()}
         args = dict(filling.args)
         pending: list[Param] = []
@@ -187,7 +192,7 @@ class DataflowPlanner:
                 continue
             # A value the clause does not give may sit elsewhere in the query ("... on May 3").
             elsewhere = [v for v in values if v.index not in taken and v not in clause.values
-                         and not _used_in(plan, v)]
+                         and (v.kind in SHARED_KINDS or not _used_in(plan, v))]
             extra = fill(tool, elsewhere, query) if elsewhere else None
             if extra and p.name in extra.args:
                 args[p.name] = extra.args[p.name]
@@ -208,6 +213,28 @@ class DataflowPlanner:
             goal = plan.add(tool.name, goal_args)
             plan.goals.append(goal)
             plan.holes.extend(Hole(goal, p) for p in holes)
+
+    @staticmethod
+    def _unname_fields(tool: Tool, filling: Filling, tools: dict[str, Tool]) -> Filling:
+        """"the capital of Norway": "capital" names a field another tool produces, so the
+        parameter is to be produced, not filled with the word."""
+        params = {p.name: p for p in params_of(tool)}
+        for pname, v in list(filling.used.items()):
+            if v.kind != "word":
+                continue
+            p = params[pname]
+            for other in tools.values():
+                if other is tool:
+                    continue
+                if any(concepts_match(p.concept, o.concept) and o.pointer and
+                       stem(o.pointer.rsplit("/", 1)[-1]) == stem(str(v.value))
+                       for o in outputs(other)):
+                    del filling.used[pname]
+                    del filling.args[pname]
+                    if p.required:
+                        filling.missing.append(p)
+                    break
+        return filling
 
     @staticmethod
     def _by_values(clause: Clause, tools: dict[str, Tool],
@@ -262,8 +289,11 @@ class DataflowPlanner:
                 pool = [v for v in values if v.index not in taken]
                 filling = fill(tool, pool, clause.text, role_hint=p.role)
                 relevance = index.score(name, clause.stems)
+                named = out.pointer and stem(out.pointer.rsplit("/", 1)[-1]) in clause.stems
+                if not filling.used and not named and relevance <= 0:
+                    continue  # a producer that takes nothing from the query is a guess
                 cost = len(filling.missing)
-                rank = (cost, -(match * 2 + filling.score + 0.3 * relevance))
+                rank = (cost, -(match * 2 + filling.score + 0.3 * relevance + 3 * named))
                 if best is None or rank < best[0]:
                     best = (rank, tool, filling, out)
         if best is None:

@@ -266,12 +266,7 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
     params = params_of(tool)
     result = Filling()
     for p in params:
-        if p.enum is not None:
-            option = match_enum(p, text)
-            if option is not None:
-                result.args[p.name] = option
-                result.score += 2.0
-        elif p.kind == "boolean":
+        if p.kind == "boolean" and p.enum is None:
             flag = match_boolean(p, text)
             if flag is not None:
                 result.args[p.name] = flag
@@ -283,24 +278,50 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
             if v.index in taken:
                 continue
             if p.enum is not None:
+                option = enum_option(p, v)
+                if option is None:
+                    continue
+                role = cue_role(v.cue)
+                if p.role is None and role_hint is not None:
+                    role = role if role else None
+                s = 4.0 + _role_bonus(p if p.role or not role_hint else
+                                      dataclasses.replace(p, role=role_hint), role)
+                pairs.append((s, p, v, option))
                 continue
             s = score(p, v, role_hint)
             if s is None:
                 continue
             threshold = 0.45 if p.required else 1.4
             if s >= threshold:
-                pairs.append((s, p, v))
+                pairs.append((s, p, v, None))
     pairs.sort(key=lambda x: (-x[0], x[1].position, x[2].index))
     used_values: set[int] = set()
-    for s, p, v in pairs:
+    for s, p, v, option in pairs:
         if p.name in result.args or v.index in used_values:
             continue
-        result.args[p.name] = coerce(p, v)
+        result.args[p.name] = option if option is not None else coerce(p, v)
         result.used[p.name] = v
         result.score += s
         used_values.add(v.index)
+    for p in params:  # enum options written as several words, or with small typos
+        if p.enum is not None and p.name not in result.args:
+            option = match_enum(p, text)
+            if option is not None and option not in result.args.values():
+                result.args[p.name] = option
+                result.score += 2.0
     result.missing = [p for p in params if p.required and p.name not in result.args]
     return result
+
+
+def enum_option(p: Param, v: Value) -> Any:
+    """The enum option value ``v`` names exactly (case and plural forgiven), or None."""
+    assert p.enum is not None
+    text = str(v.value).lower()
+    for option in p.enum:
+        o = str(option).lower()
+        if text == o or stem(text) == stem(o):
+            return option
+    return None
 
 
 def coerce(p: Param, v: Value) -> Any:

@@ -17,6 +17,8 @@ from .text import STOPWORDS, split_identifier, stem, words
 INTENT_FIELDS = frozenset({"name", "example", "description", "tag"})
 FIELD_WEIGHTS = {"name": 3.0, "example": 1.5, "description": 1.0, "param": 0.8,
                  "tag": 0.5, "param_description": 0.35, "enum": 0.5}
+VERBS = frozenset({"get", "search", "find", "list", "lookup", "look", "fetch", "show", "query",
+                   "retrieve", "read", "check", "compute", "calculate", "make"})
 GENERIC = frozenset({"tool", "value", "values", "return", "returns", "result", "given",
                      "use", "using", "list", "get", "set", "data", "information", "info",
                      "e.g", "eg", "ie", "type", "string", "number", "integer", "optional"})
@@ -69,13 +71,24 @@ class ToolIndex:
                 df[s] = df.get(s, 0) + 1
         n = max(len(self.tools), 1)
         self.idf = {s: math.log(1 + n / d) for s, d in df.items()}
+        self.name_stems = {
+            name: {stem(w) for w in split_identifier(name)
+                   if w not in STOPWORDS and w not in VERBS and w not in GENERIC}
+            for name in self.tools}
         self.vocabulary = frozenset(
             w for t in self.tools.values()
             for w in words(t.name.replace("_", " ") + " " + t.description))
 
     def score(self, name: str, stems: Iterable[str], intent: bool = False) -> float:
+        """Matched words weighted by field and rarity, less the tool's own name words the
+        text does not say ("cheapest_flight" for "which flights ...")."""
         terms = (self.intent if intent else self.terms)[name]
-        return sum(self.idf[s] * terms[s] for s in set(stems) if s in terms)
+        present = set(stems)
+        gain = sum(self.idf[s] * terms[s] for s in present if s in terms)
+        if gain <= 0:
+            return 0.0
+        unsaid = sum(self.idf.get(s, 0.0) for s in self.name_stems[name] - present)
+        return max(gain - 0.5 * unsaid, 0.01)
 
     def rank(self, stems: list[str], intent: bool = False) -> list[tuple[float, str]]:
         """(score, tool name), best first, only tools that share a word with ``stems``."""

@@ -13,6 +13,8 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'’]*|\d+(?:[.,]\d+)*")
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 STOPWORDS = frozenset([
+    "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "like", "want", "need", "know",
+    "there", "that", "would",
     "a", "an", "the", "of", "for", "to", "in", "on", "at", "by", "with", "from", "into",
     "onto", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "i",
     "me", "my", "we", "our", "you", "your", "it", "its", "this", "that", "these", "those",

@@ -46,6 +46,7 @@ _TOKEN = re.compile(
       | (?P<number>[-−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?|[-−]?\.\d+%?)
       | (?P<word>[A-Za-zÀ-ÿ][\w'’-]*)
       | (?P<op>[-+*/^×÷()=%])
+      | (?P<punct>[.!?,;:])
     """,
     re.X,
 )
@@ -332,7 +333,8 @@ def _word(toks: list[Tok], i: int, text: str, cue: str | None, out: list[Value],
     if t.text[0].isupper():
         sentence_start = i == 0 or toks[i - 1].text in ".?!"
         j = i + 1
-        while j < len(toks) and toks[j].kind == "word" and (
+        while j < len(toks) and toks[j].kind == "word" and toks[j].start == toks[j - 1].end + 1 \
+                and (
                 toks[j].text[0].isupper() or (toks[j].text.lower() in ("de", "del", "la", "le",
                                                                         "of", "upon", "am")
                                               and j + 1 < len(toks)
