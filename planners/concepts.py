@@ -50,9 +50,9 @@ def role_of(name: str, description: str = "") -> str | None:
     if parts & ROLE_TO or "check_out" in joined:
         return "to"
     desc = set(split_identifier(description)) if description else set()
-    if desc & {"origin", "source", "departure", "departing", "start", "from"}:
+    if desc & {"origin", "source", "departure", "departing"}:
         return "from"
-    if desc & {"destination", "target", "arrival", "arriving", "end", "to"}:
+    if desc & {"destination", "target", "arrival", "arriving"}:
         return "to"
     return None
 

@@ -202,9 +202,10 @@ class DataflowPlanner:
         for call_args in self._fan_out(tool, args, filling, clause):
             goal_args = dict(call_args)
             refs, holes = {}, []
+            siblings: set[int] = set()  # values one producer used are not another's
             for p in pending:
-                produced = self._produce(p, clause, values, tools, index, plan, taken, 1,
-                                         answers, exclude={tool.name})
+                produced = self._produce(p, clause, values, tools, index, plan, siblings, 1,
+                                         answers, exclude={tool.name}, consumer=taken)
                 if produced is not None:
                     refs[p.name] = produced
                 else:
@@ -274,7 +275,8 @@ class DataflowPlanner:
 
     def _produce(self, p: Param, clause: Clause, values: list[Value], tools: dict[str, Tool],
                  index: ToolIndex, plan: Plan, taken: set[int], depth: int,
-                 answers: dict[str, Value], exclude: set[str]) -> dict[str, str] | None:
+                 answers: dict[str, Value], exclude: set[str],
+                 consumer: set[int] | None = None) -> dict[str, str] | None:
         """A reference to a tool output that provides ``p``: the shortest chain wins."""
         if p.name in answers:
             values = [answers[p.name]]
@@ -290,10 +292,11 @@ class DataflowPlanner:
                 filling = fill(tool, pool, clause.text, role_hint=p.role)
                 relevance = index.score(name, clause.stems)
                 named = out.pointer and stem(out.pointer.rsplit("/", 1)[-1]) in clause.stems
-                if not filling.used and not named and relevance <= 0:
-                    continue  # a producer that takes nothing from the query is a guess
+                fresh = [v for v in filling.used.values() if v.index not in (consumer or ())]
+                if not fresh and not named and index.score(name, clause.stems, True) <= 0:
+                    continue  # a producer that takes nothing new from the query is a guess
                 cost = len(filling.missing)
-                rank = (cost, -(match * 2 + filling.score + 0.3 * relevance + 3 * named))
+                rank = (cost, -named, -(match * 2 + filling.score + 0.3 * relevance))
                 if best is None or rank < best[0]:
                     best = (rank, tool, filling, out)
         if best is None:

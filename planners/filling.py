@@ -54,6 +54,7 @@ class Param:
     role: str | None
     concept: str
     enum: list[Any] | None
+    aliases: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
     @property
     def kind(self) -> str:
@@ -105,11 +106,37 @@ def params_of(tool: Tool) -> list[Param]:
         parts = split_identifier(name)
         ws = frozenset(parts) | frozenset(stem(w) for w in parts)
         desc_words = frozenset(stem(w) for w in words(desc))
+        enum = schema.get("enum") if isinstance(schema.get("enum"), list) else None
         out.append(Param(name, schema, name in required, i, types,
                          ws | (desc_words & TYPE_HINTS),
-                         role_of(name, desc), param_concept(name, schema),
-                         schema.get("enum") if isinstance(schema.get("enum"), list) else None))
+                         role_of(name, desc), param_concept(name, schema), enum,
+                         enum_aliases(enum, desc) if enum else {}))
     return out
+
+
+def enum_aliases(enum: list[Any], description: str) -> dict[tuple[str, ...], Any]:
+    """Names for enum options that the description gives: "EUR (euro), USD (US dollar)".
+
+    Keys are word stems; a last word that only one option's name ends with ("dollar") is an
+    alias too.
+    """
+    aliases: dict[tuple[str, ...], Any] = {}
+    options = {str(o): o for o in enum}
+    for m in re.finditer(r"([\w-]+)\s*\(([^()]{2,40})\)", description):
+        option = options.get(m.group(1))
+        if option is None:
+            continue
+        for name in m.group(2).split("/"):
+            key = tuple(stem(w) for w in words(name))
+            if key:
+                aliases[key] = option
+    tails: dict[str, set[Any]] = {}
+    for key, option in aliases.items():
+        tails.setdefault(key[-1], set()).add(option)
+    for tail, owners in tails.items():
+        if len(owners) == 1 and (tail,) not in aliases:
+            aliases[(tail,)] = next(iter(owners))
+    return aliases
 
 
 def cue_role(cue: str | None) -> str | None:
@@ -271,10 +298,11 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
             if flag is not None:
                 result.args[p.name] = flag
     pairs = []
+    mentions = _alias_values(params, values, text)
     for p in params:
         if p.name in result.args:
             continue
-        for v in values:
+        for v in [*values, *mentions.get(p.name, [])]:
             if v.index in taken:
                 continue
             if p.enum is not None:
@@ -313,9 +341,51 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
     return result
 
 
+def enum_mentions(p: Param, text: str) -> list[tuple[Any, int, str | None]]:
+    """Where the text names an option by one of its aliases: (option, position, cue)."""
+    if not p.aliases:
+        return []
+    toks = [(m.group().lower(), m.start()) for m in re.finditer(r"[A-Za-z][A-Za-z'’]*", text)]
+    stems = [stem(t) for t, _ in toks]
+    found = []
+    longest = max(len(k) for k in p.aliases)
+    i = 0
+    while i < len(stems):
+        for n in range(min(longest, len(stems) - i), 0, -1):
+            option = p.aliases.get(tuple(stems[i:i + n]))
+            if option is not None:
+                j = i - 1
+                while j >= 0 and toks[j][0] in ("the", "a", "an", "some", "my"):
+                    j -= 1
+                cue = toks[j][0] if j >= 0 else None
+                found.append((option, toks[i][1], cue))
+                i += n - 1
+                break
+        i += 1
+    return found
+
+
+def _alias_values(params: list[Param], values: list[Value],
+                  text: str) -> dict[str, list[Value]]:
+    """Enum options named in words ("Japanese yen") as values, placed where they are said.
+
+    Each mention gets an index past the real values, and the real values it overlaps (the
+    word "yen", the name "Japanese") are left alone by it: a mention is one value.
+    """
+    out: dict[str, list[Value]] = {}
+    for p in params:
+        for option, pos, cue in enum_mentions(p, text):
+            v = Value("alias", option, str(option), pos, pos, cue=cue,
+                      index=10_000 + pos)
+            out.setdefault(p.name, []).append(v)
+    return out
+
+
 def enum_option(p: Param, v: Value) -> Any:
     """The enum option value ``v`` names exactly (case and plural forgiven), or None."""
     assert p.enum is not None
+    if v.kind == "alias":
+        return v.value
     text = str(v.value).lower()
     for option in p.enum:
         o = str(option).lower()

@@ -306,6 +306,9 @@ def _word(toks: list[Tok], i: int, text: str, cue: str | None, out: list[Value],
           vocabulary: frozenset[str]) -> int:
     t = toks[i]
     low = t.text.lower()
+    base = re.split(r"['’]", low, maxsplit=1)[0]
+    if base in STOPWORDS and base != low:  # "What's", "it's", "I'd"
+        return i + 1
     if low in NUMBER_WORDS and low not in ("a", "an"):
         parsed = parse_number_words([x.text.lower() for x in toks[i:i + 6]])
         if parsed:
