@@ -33,6 +33,7 @@ from .text import STOPWORDS, stem, words
 from .values import Value, extract
 
 SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
+LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
 MIN_RELEVANCE = 1.5  # below this no tool "fits" a clause
 MAX_DEPTH = 3  # producer chains longer than this are not searched
 SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|,?\s+(?:and then|and also|then|also|as well as|"
@@ -142,11 +143,22 @@ class DataflowPlanner:
             if clauses:
                 before = index.rank(clauses[-1].stems, intent=True)
                 same = bool(before) and strong and before[0][1] == best[0][1]
-                if not strong or not (own or not same):
+                names_it = strong and bool(index.name_stems[best[0][1]] & set(piece.stems))
+                if not strong or (same and not (own and names_it)) or (
+                        not own and not self._self_contained(piece, best[0][1], index)):
                     clauses[-1] = self._clause(query, clauses[-1].start, end, values)
                     continue
             clauses.append(piece)
         return clauses
+
+    @staticmethod
+    def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
+        """A piece without values of its own is a goal only if its tool needs none
+        ("... and what time is it"), not a question about what came before ("and the
+        currency?")."""
+        tool = index.tools[name]
+        return not (tool.parameters.get("required") or []) or bool(
+            fill(tool, piece.values, piece.text).args)
 
     @staticmethod
     def _clause(query: str, start: int, end: int, values: list[Value]) -> Clause:
@@ -263,10 +275,17 @@ class DataflowPlanner:
                  clause: Clause) -> list[dict[str, Any]]:
         """"weather in Oslo and Paris": one call per name joined by "and"."""
         out = [args]
+        used = {w.index for w in filling.used.values()}
         for pname, v in filling.used.items():
-            siblings = [w for w in clause.values
-                        if w.kind == v.kind and w.index > v.index and w.cue == "and"
-                        and w not in filling.used.values()]
+            siblings, last = [], v
+            for w in clause.values:
+                if w.index <= last.index or w.index in used:
+                    continue
+                gap = clause.text[last.end - clause.start:w.start - clause.start]
+                if w.kind != v.kind or not LIST_GAP.fullmatch(gap):
+                    break
+                siblings.append(w)
+                last = w
             for w in siblings:
                 out.append({**args, pname: w.value})
             if siblings:
@@ -280,6 +299,9 @@ class DataflowPlanner:
         """A reference to a tool output that provides ``p``: the shortest chain wins."""
         if p.name in answers:
             values = [answers[p.name]]
+        earlier = self._from_plan(p, clause, tools, plan, exclude)
+        if earlier is not None:
+            return earlier
         best = None
         for name, tool in tools.items():
             if name in exclude or tool.side_effects:
@@ -316,6 +338,29 @@ class DataflowPlanner:
             return None
         taken |= used
         call = plan.add(tool.name, args)
+        return {"$ref": f"{call.id}#{out.pointer}" if out.pointer else call.id}
+
+    @staticmethod
+    def _from_plan(p: Param, clause: Clause, tools: dict[str, Tool], plan: Plan,
+                   exclude: set[str]) -> dict[str, str] | None:
+        """An earlier goal already produces it: "... and its total price in dollars"."""
+        best: tuple[tuple[int, float], Call, Output] | None = None
+        for call in plan.goals:
+            if call.name in exclude or call.name not in tools:
+                continue
+            for out in outputs(tools[call.name]):
+                match = concepts_match(p.concept, out.concept)
+                if not match:
+                    continue
+                field_words = [stem(w) for w in words(out.pointer.rsplit("/", 1)[-1]
+                                                      .replace("_", " "))]
+                named = sum(w in clause.stems for w in field_words)
+                rank = (named, match)
+                if best is None or rank > best[0]:
+                    best = (rank, call, out)
+        if best is None:
+            return None
+        _, call, out = best
         return {"$ref": f"{call.id}#{out.pointer}" if out.pointer else call.id}
 
     # Asking ------------------------------------------------------------------------------

@@ -222,12 +222,16 @@ def _score(p: Param, v: Value) -> float | None:
         if not looks_like_identifier(v):
             return None
         return 3.0 + _role_bonus(p, role) - unit_penalty
-    base = {"quoted": 2.0, "entity": 1.6 * v.confidence, "code": 1.2,
-            "word": 0.5 if v.cue in PLACE_CUES else None}.get(v.kind)
+    if v.kind == "code" and any(c.isdigit() for c in str(v.value)):
+        return None  # "AF136" is an identifier, not a name
+    # A lower-case word is rarely a name ("the local currency", "at least"): ask instead.
+    base = {"quoted": 2.0, "entity": 1.6 * v.confidence, "code": 1.2}.get(v.kind)
     if base is None:
         return None
-    if p.words & PLACE_WORDS and v.cue in PLACE_CUES:
-        base += 0.7
+    if p.words & PLACE_WORDS:
+        base += 0.7 if v.cue in PLACE_CUES else 0.0
+    elif v.cue in ("in", "at", "near"):
+        base -= 0.5  # "in Prague" is where, not who or what
     return base + _role_bonus(p, role) - unit_penalty
 
 
@@ -309,9 +313,7 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
                 option = enum_option(p, v)
                 if option is None:
                     continue
-                role = cue_role(v.cue)
-                if p.role is None and role_hint is not None:
-                    role = role if role else None
+                role = cue_role(v.cue) or ("to" if v.cue in ("in", "into") else None)
                 s = 4.0 + _role_bonus(p if p.role or not role_hint else
                                       dataclasses.replace(p, role=role_hint), role)
                 pairs.append((s, p, v, option))
