@@ -140,16 +140,31 @@ class DataflowPlanner:
             best = index.rank(piece.stems, intent=True)
             strong = bool(best) and best[0][0] >= MIN_RELEVANCE
             own = any(v.kind != "word" for v in piece.values)
-            if clauses:
-                before = index.rank(clauses[-1].stems, intent=True)
-                same = bool(before) and strong and before[0][1] == best[0][1]
-                names_it = strong and bool(index.name_stems[best[0][1]] & set(piece.stems))
-                if not strong or (same and not (own and names_it)) or (
-                        not own and not self._self_contained(piece, best[0][1], index)):
-                    clauses[-1] = self._clause(query, clauses[-1].start, end, values)
-                    continue
+            if clauses and self._continues(clauses[-1], piece, best, strong, index):
+                clauses[-1] = self._clause(query, clauses[-1].start, end, values)
+                continue
             clauses.append(piece)
         return clauses
+
+    def _continues(self, prev: Clause, piece: Clause, best: list[tuple[float, str]],
+                   strong: bool, index: ToolIndex) -> bool:
+        """Does ``piece`` go on with the clause before it rather than state a new goal?
+
+        Without values of its own it does, unless its tool needs none ("and what time is
+        it"). With values it does when the previous goal's tool takes them ("... and under
+        300 euros a night"), unless it names another tool or names the same one again.
+        """
+        own = any(v.kind != "word" for v in piece.values)
+        if not own:
+            return not (strong and self._self_contained(piece, best[0][1], index))
+        before = index.rank(prev.stems, intent=True)
+        if strong and (not before or before[0][1] != best[0][1]):
+            return False
+        if strong and index.name_stems[best[0][1]] & set(piece.stems):
+            return False  # "the weather in Oslo and the weather in Paris"
+        if not before:
+            return True
+        return bool(fill(index.tools[before[0][1]], piece.values, piece.text).used)
 
     @staticmethod
     def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
@@ -189,7 +204,7 @@ class DataflowPlanner:
             if best is None or total > best[0]:
                 best = (total, tool, filling)
         if best is None:
-            best = self._by_values(clause, tools, index)
+            best = self._by_values(clause, tools, index, plan)
         if best is None:
             return
         assert best is not None
@@ -249,27 +264,51 @@ class DataflowPlanner:
                     break
         return filling
 
-    @staticmethod
-    def _by_values(clause: Clause, tools: dict[str, Tool],
-                   index: ToolIndex) -> tuple[float, Tool, Filling] | None:
-        """No tool is named, but the values say it all ("how much is 40 GBP in JPY")?
+    def _by_values(self, clause: Clause, tools: dict[str, Tool], index: ToolIndex,
+                   plan: Plan) -> tuple[float, Tool, Filling] | None:
+        """No tool is named, but the values say it all ("how much is 40 GBP in JPY"), maybe
+        with an earlier goal's outputs ("... and its total price in US dollars").
 
-        A tool qualifies only if every required parameter takes a value on strong evidence
-        and the clause shares a word with it; the best must stand clear of the next.
+        A tool qualifies only if the clause fills a parameter on strong evidence and every
+        other required one is filled too or produced by an earlier goal; the best must
+        stand clear of the next.
         """
         scored = []
         for name, tool in tools.items():
-            if tool.side_effects or index.score(name, clause.stems) <= 0:
+            if tool.side_effects:
                 continue
             filling = fill(tool, clause.values, clause.text)
-            required = [k for k in (tool.parameters.get("required") or [])]
-            if not required or filling.missing or filling.score < 2.0 * len(required):
+            if not filling.used or max(self._strengths(tool, filling)) < 3.0:
                 continue
-            scored.append((filling.score + index.score(name, clause.stems), tool, filling))
+            from_plan = [self._from_plan(p, clause, tools, plan, {name})
+                         for p in filling.missing]
+            if any(r is None for r in from_plan):
+                continue
+            named = sum(self._named(tools, r, clause) for r in from_plan if r)
+            total = filling.score + 2.0 * named + len(from_plan) + index.score(
+                name, clause.stems)
+            scored.append((total, tool, filling))
         scored.sort(key=lambda x: -x[0])
         if not scored or (len(scored) > 1 and scored[1][0] > 0.8 * scored[0][0]):
             return None
         return scored[0]
+
+    @staticmethod
+    def _strengths(tool: Tool, filling: Filling) -> list[float]:
+        from .filling import score
+
+        params = {p.name: p for p in params_of(tool)}
+        out = [0.0]
+        for pname, v in filling.used.items():
+            s = 4.0 if params[pname].enum is not None else score(params[pname], v)
+            out.append(s or 0.0)
+        return out
+
+    @staticmethod
+    def _named(tools: dict[str, Tool], ref: dict[str, str], clause: Clause) -> int:
+        pointer = ref["$ref"].partition("#")[2]
+        field_words = [stem(w) for w in words(pointer.rsplit("/", 1)[-1].replace("_", " "))]
+        return sum(w in clause.stems for w in field_words)
 
     def _fan_out(self, tool: Tool, args: dict[str, Any], filling: Filling,
                  clause: Clause) -> list[dict[str, Any]]:
