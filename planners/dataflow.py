@@ -30,7 +30,7 @@ from .concepts import Output, concepts_match, outputs
 from .filling import Filling, Param, fill, looks_like_identifier, params_of
 from .index import ToolIndex
 from .text import STOPWORDS, stem, words
-from .values import Value, extract
+from .values import CUES, Value, extract
 
 SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
 LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
@@ -118,7 +118,8 @@ class DataflowPlanner:
     def plan(self, query: str, tools: dict[str, Tool],
              answers: dict[str, Value] | None = None) -> Plan:
         index = self.index(tools)
-        values = extract(query, today=self.today, vocabulary=index.vocabulary)
+        values = name_options(extract(query, today=self.today, vocabulary=index.vocabulary),
+                              query, index.lexicon)
         clauses = self.clauses(query, values, index)
         plan = Plan()
         for clause in clauses[: self.max_goals]:
@@ -164,7 +165,8 @@ class DataflowPlanner:
             return False  # "the weather in Oslo and the weather in Paris"
         if not before:
             return True
-        return bool(fill(index.tools[before[0][1]], piece.values, piece.text).used)
+        tool = index.tools[before[0][1]]
+        return max(self._strengths(tool, fill(tool, piece.values, piece.text))) >= 2.0
 
     @staticmethod
     def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
@@ -203,8 +205,12 @@ class DataflowPlanner:
             total = relevance + 0.8 * filling.score - 1.2 * len(filling.missing)
             if best is None or total > best[0]:
                 best = (total, tool, filling)
-        if best is None:
-            best = self._by_values(clause, tools, index, plan)
+        if best is None or (best[2].missing and index.score(
+                best[1].name, clause.stems, intent=True) < 2 * MIN_RELEVANCE):
+            # Words point weakly at a tool that lacks inputs: do the values fit another?
+            alt = self._by_values(clause, tools, index, plan)
+            if alt is not None:
+                best = alt
         if best is None:
             return
         assert best is not None
@@ -425,6 +431,48 @@ class DataflowPlanner:
                     h.call.args[h.param.name] = given[h.param.name].value
             replanned.holes = [h for h in replanned.holes if h.param.name not in given]
         return replanned
+
+
+def name_options(values: list[Value], text: str,
+                 lexicon: dict[tuple[str, ...], str]) -> list[Value]:
+    """Replace the words that name an enum option ("US dollars") by one code value ("USD")."""
+    if not lexicon:
+        return values
+    toks = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"[^\W\d_]+", text)]
+    stems = [stem(t) for t, _, _ in toks]
+    longest = max(len(k) for k in lexicon)
+    spans: list[tuple[int, int, str]] = []
+    i = 0
+    while i < len(stems):
+        for n in range(min(longest, len(stems) - i), 0, -1):
+            option = lexicon.get(tuple(stems[i:i + n]))
+            if option is not None and not (n == 1 and toks[i][0].upper() == option):
+                spans.append((toks[i][1], toks[i + n - 1][2], option))
+                i += n - 1
+                break
+        i += 1
+    options = set(lexicon.values())
+    for v in values:  # "EUR" written as the code itself
+        if v.kind == "code" and v.value in options:
+            v.extra["option"] = True
+    if not spans:
+        return values
+    out = [v for v in values if not any(a <= v.start and v.end <= b for a, b, _ in spans)]
+    for a, b, option in spans:
+        before = [v for v in values if v.end <= a]
+        cue = None
+        m = re.search(r"(\w+)\s+(?:the\s+|a\s+)?$", text[:a])
+        if m and m.group(1).lower() in CUES:
+            cue = m.group(1).lower()
+        v = Value("code", option, text[a:b], a, b, cue=cue, extra={"option": True})
+        if before and before[-1].kind == "number" and before[-1].unit is None and \
+                not text[before[-1].end:a].strip():
+            before[-1].unit = option
+        out.append(v)
+    out.sort(key=lambda v: v.start)
+    for n, v in enumerate(out):
+        v.index = n
+    return out
 
 
 def _used_in(plan: Plan, v: Value) -> bool:

@@ -222,8 +222,8 @@ def _score(p: Param, v: Value) -> float | None:
         if not looks_like_identifier(v):
             return None
         return 3.0 + _role_bonus(p, role) - unit_penalty
-    if v.kind == "code" and any(c.isdigit() for c in str(v.value)):
-        return None  # "AF136" is an identifier, not a name
+    if v.kind == "code" and (any(c.isdigit() for c in str(v.value)) or v.extra.get("option")):
+        return None  # "AF136" is an identifier and "EUR" an option, not a name
     # A lower-case word is rarely a name ("the local currency", "at least"): ask instead.
     base = {"quoted": 2.0, "entity": 1.6 * v.confidence, "code": 1.2}.get(v.kind)
     if base is None:
@@ -347,7 +347,7 @@ def enum_mentions(p: Param, text: str) -> list[tuple[Any, int, str | None]]:
     """Where the text names an option by one of its aliases: (option, position, cue)."""
     if not p.aliases:
         return []
-    toks = [(m.group().lower(), m.start()) for m in re.finditer(r"[A-Za-z][A-Za-z'’]*", text)]
+    toks = [(m.group().lower(), m.start()) for m in re.finditer(r"[^\W\d_][\w'’]*", text)]
     stems = [stem(t) for t, _ in toks]
     found = []
     longest = max(len(k) for k in p.aliases)

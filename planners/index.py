@@ -75,6 +75,7 @@ class ToolIndex:
             name: {stem(w) for w in split_identifier(name)
                    if w not in STOPWORDS and w not in VERBS and w not in GENERIC}
             for name in self.tools}
+        self.lexicon = _lexicon(self.tools.values())
         self.vocabulary = frozenset(
             w for t in self.tools.values()
             for w in words(t.name.replace("_", " ") + " " + t.description))
@@ -94,3 +95,23 @@ class ToolIndex:
         """(score, tool name), best first, only tools that share a word with ``stems``."""
         scored = [(self.score(n, stems, intent), n) for n in self.tools]
         return sorted((s for s in scored if s[0] > 0), key=lambda x: (-x[0], x[1]))
+
+
+def _lexicon(tools: Iterable[Tool]) -> dict[tuple[str, ...], str]:
+    """Names the tools' own schemas give for enum options ("USD (US dollar)"): stems -> option.
+
+    A name two tools map to different options is dropped: it would be a guess.
+    """
+    from .filling import params_of
+
+    out: dict[tuple[str, ...], str] = {}
+    clashes: set[tuple[str, ...]] = set()
+    for tool in tools:
+        for p in params_of(tool):
+            for key, option in p.aliases.items():
+                if key in out and out[key] != str(option):
+                    clashes.add(key)
+                out.setdefault(key, str(option))
+    for key in clashes:
+        del out[key]
+    return out

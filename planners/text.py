@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-WORD = re.compile(r"[A-Za-z][A-Za-z'’]*|\d+(?:[.,]\d+)*")
+WORD = re.compile(r"[^\W\d_][^\W\d_'’]*(?:['’][^\W\d_]+)*|\d+(?:[.,]\d+)*")
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 STOPWORDS = frozenset([
