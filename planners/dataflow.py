@@ -16,6 +16,7 @@ A query no tool fits is answered as such, never with a random call.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -63,6 +64,8 @@ class Plan:
     calls: list[Call] = field(default_factory=list)
     goals: list[Call] = field(default_factory=list)
     holes: list[Hole] = field(default_factory=list)
+    goal_start: int = 0  # calls from here on were planned for the goal being planned
+    refs: set[str] = field(default_factory=set)  # outputs already fed to a parameter
 
     def add(self, name: str, args: dict[str, Any]) -> Call:
         for c in self.calls:  # the same call twice (a shared producer) runs once
@@ -191,31 +194,64 @@ class DataflowPlanner:
     def _plan_goal(self, clause: Clause, values: list[Value], query: str,
                    tools: dict[str, Tool], index: ToolIndex, plan: Plan,
                    answers: dict[str, Value]) -> None:
+        """Choose the clause's goal tool and plan it (with producers) into ``plan``.
+
+        Candidates come from the words (and from the values, when the words are weak). Each
+        is planned on a scratch copy; the one whose plan uses most of the clause's own
+        values wins ("convert the price of the cheapest flight ... into euros" is a currency
+        conversion fed by a flight search, not a flight search that ignores "euros"), then
+        the one with fewest questions, then the best word and value fit.
+        """
+        candidates = self._candidates(clause, tools, index, plan)
+        own = {v.index for v in clause.values if v.kind != "word"}
+        best_key, best = None, None
+        for total, tool, filling in candidates:
+            scratch = copy.deepcopy(plan)
+            used, holes = self._build(tool, filling, clause, values, query, tools, index,
+                                      scratch, answers)
+            key = (len(own & used), -holes, total)
+            if best_key is None or key > best_key:
+                best_key, best = key, (tool, filling)
+        if best is not None:
+            self._build(best[0], best[1], clause, values, query, tools, index, plan, answers)
+
+    def _candidates(self, clause: Clause, tools: dict[str, Tool], index: ToolIndex,
+                    plan: Plan) -> list[tuple[float, Tool, Filling]]:
         ranked = [(r, n) for r, n in index.rank(clause.stems) if r >= MIN_RELEVANCE]
-        best: tuple[float, Tool, Filling] | None = None
+        out: list[tuple[float, Tool, Filling]] = []
         top = ranked[0][0] if ranked else 0.0
-        for relevance, name in ranked[:4]:
-            if relevance < top * 0.5:
+        for relevance, name in ranked[:6]:
+            if relevance < top * 0.3:
                 break
             tool = tools[name]
             if tool.side_effects and index.score(name, clause.stems, intent=True) < \
                     2 * MIN_RELEVANCE:
                 continue  # never act on the world on a vague match
-            filling = fill(tool, clause.values, clause.text)
-            total = relevance + 0.8 * filling.score - 1.2 * len(filling.missing)
-            if best is None or total > best[0]:
-                best = (total, tool, filling)
-        if best is None or (best[2].missing and index.score(
-                best[1].name, clause.stems, intent=True) < 2 * MIN_RELEVANCE):
-            # Words point weakly at a tool that lacks inputs: do the values fit another?
+            filling = self._unname_fields(tool, fill(tool, clause.values, clause.text), tools)
+            out.append((relevance + 0.8 * filling.score - 1.2 * len(filling.missing), tool,
+                        filling))
+        out.sort(key=lambda c: -c[0])
+        own = [v for v in clause.values if v.kind != "word"]
+        weak = not out or (out[0][2].missing and (index.score(
+            out[0][1].name, clause.stems, intent=True) < 2 * MIN_RELEVANCE
+            or (own and not out[0][2].used)))
+        if weak:  # words point weakly at a tool that lacks inputs: do the values fit another?
             alt = self._by_values(clause, tools, index, plan)
             if alt is not None:
-                best = alt
-        if best is None:
-            return
-        assert best is not None
-        _, tool, filling = best
-        filling = self._unname_fields(tool, filling, tools)
+                out.insert(0, alt)
+        return out[:6]
+
+    def _build(self, tool: Tool, filling: Filling, clause: Clause, values: list[Value],
+               query: str, tools: dict[str, Tool], index: ToolIndex, plan: Plan,
+               answers: dict[str, Value]) -> tuple[set[int], int]:
+        """Plan one goal: fill, borrow from the rest of the query, produce, or leave holes.
+
+        Returns the indices of the values the goal and its producers use, and the number of
+        holes (questions for the user).
+        """
+        filling = copy.copy(filling)
+        filling.args, filling.used = dict(filling.args), dict(filling.used)
+        filling.missing = list(filling.missing)
         taken = {v.index for v in filling.used.values()}
         args = dict(filling.args)
         pending: list[Param] = []
@@ -226,27 +262,32 @@ class DataflowPlanner:
             # A value the clause does not give may sit elsewhere in the query ("... on May 3").
             elsewhere = [v for v in values if v.index not in taken and v not in clause.values
                          and (v.kind in SHARED_KINDS or not _used_in(plan, v))]
-            extra = fill(tool, elsewhere, query) if elsewhere else None
+            extra = fill(tool, elsewhere, query, mentions=False) if elsewhere else None
             if extra and p.name in extra.args:
                 args[p.name] = extra.args[p.name]
                 taken.add(extra.used[p.name].index)
             else:
                 pending.append(p)
+        used = set(taken)
+        holes = 0
         for call_args in self._fan_out(tool, args, filling, clause):
+            plan.goal_start = len(plan.calls)
             goal_args = dict(call_args)
-            refs, holes = {}, []
             siblings: set[int] = set()  # values one producer used are not another's
+            goal_holes = []
             for p in pending:
                 produced = self._produce(p, clause, values, tools, index, plan, siblings, 1,
                                          answers, exclude={tool.name}, consumer=taken)
                 if produced is not None:
-                    refs[p.name] = produced
+                    goal_args[p.name] = produced
                 else:
-                    holes.append(p)
-            goal_args.update(refs)
+                    goal_holes.append(p)
+            used |= siblings
             goal = plan.add(tool.name, goal_args)
             plan.goals.append(goal)
-            plan.holes.extend(Hole(goal, p) for p in holes)
+            plan.holes.extend(Hole(goal, p) for p in goal_holes)
+            holes += len(goal_holes)
+        return used, holes
 
     @staticmethod
     def _unname_fields(tool: Tool, filling: Filling, tools: dict[str, Tool]) -> Filling:
@@ -383,19 +424,23 @@ class DataflowPlanner:
             return None
         taken |= used
         call = plan.add(tool.name, args)
-        return {"$ref": f"{call.id}#{out.pointer}" if out.pointer else call.id}
+        plan.refs.add(_ref(call, out))
+        return {"$ref": _ref(call, out)}
 
     @staticmethod
     def _from_plan(p: Param, clause: Clause, tools: dict[str, Tool], plan: Plan,
                    exclude: set[str]) -> dict[str, str] | None:
-        """An earlier goal already produces it: "... and its total price in dollars"."""
+        # Earlier goals, and the producers already planned for the current goal.
+        """A call already planned produces it: "... and its total price in dollars", or the
+        flight search that gave the price also gives its currency."""
         best: tuple[tuple[int, float], Call, Output] | None = None
-        for call in plan.goals:
+        local = plan.calls[plan.goal_start:]
+        for call in [*plan.goals, *local]:
             if call.name in exclude or call.name not in tools:
                 continue
             for out in outputs(tools[call.name]):
                 match = concepts_match(p.concept, out.concept)
-                if not match:
+                if not match or (call in local and _ref(call, out) in plan.refs):
                     continue
                 field_words = [stem(w) for w in words(out.pointer.rsplit("/", 1)[-1]
                                                       .replace("_", " "))]
@@ -406,7 +451,8 @@ class DataflowPlanner:
         if best is None:
             return None
         _, call, out = best
-        return {"$ref": f"{call.id}#{out.pointer}" if out.pointer else call.id}
+        plan.refs.add(_ref(call, out))
+        return {"$ref": _ref(call, out)}
 
     # Asking ------------------------------------------------------------------------------
     async def _ask(self, plan: Plan, query: str, tools: dict[str, Tool],
@@ -473,6 +519,10 @@ def name_options(values: list[Value], text: str,
     for n, v in enumerate(out):
         v.index = n
     return out
+
+
+def _ref(call: Call, out: Output) -> str:
+    return f"{call.id}#{out.pointer}" if out.pointer else call.id
 
 
 def _used_in(plan: Plan, v: Value) -> bool:

@@ -170,6 +170,8 @@ def score(p: Param, v: Value, role_hint: str | None = None) -> float | None:
 
 def _score(p: Param, v: Value) -> float | None:
     kind = p.kind
+    if v.extra.get("option") and kind not in ("unit", "text"):
+        return None  # "USD" named an option of some tool's enum: it is not an id or a name
     role = cue_role(v.cue)
     if kind in ("number", "integer"):
         if v.kind != "number" or (kind == "integer" and not v.is_integer):
@@ -292,8 +294,12 @@ class Filling:
 
 
 def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] = (),
-         role_hint: str | None = None) -> Filling:
-    """Assign values to ``tool``'s parameters; ``taken`` values (by index) are not reused."""
+         role_hint: str | None = None, mentions: bool = True) -> Filling:
+    """Assign values to ``tool``'s parameters; ``taken`` values (by index) are not reused.
+
+    ``mentions``: also read enum options named in words in ``text`` (off when ``values``
+    are only part of the text).
+    """
     params = params_of(tool)
     result = Filling()
     for p in params:
@@ -302,11 +308,11 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
             if flag is not None:
                 result.args[p.name] = flag
     pairs = []
-    mentions = _alias_values(params, values, text)
+    named = _alias_values(params, values, text) if mentions else {}
     for p in params:
         if p.name in result.args:
             continue
-        for v in [*values, *mentions.get(p.name, [])]:
+        for v in [*values, *named.get(p.name, [])]:
             if v.index in taken:
                 continue
             if p.enum is not None:
@@ -333,7 +339,7 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
         result.used[p.name] = v
         result.score += s
         used_values.add(v.index)
-    for p in params:  # enum options written as several words, or with small typos
+    for p in params if mentions else ():  # options in several words, or with small typos
         if p.enum is not None and p.name not in result.args:
             option = match_enum(p, text)
             if option is not None and option not in result.args.values():
@@ -377,8 +383,12 @@ def _alias_values(params: list[Param], values: list[Value],
     out: dict[str, list[Value]] = {}
     for p in params:
         for option, pos, cue in enum_mentions(p, text):
-            v = Value("alias", option, str(option), pos, pos, cue=cue,
-                      index=10_000 + pos)
+            if any(v.kind == "code" and v.extra.get("option") and v.value == option
+                   for v in values):
+                continue  # already read as this option's code
+            covering = [v for v in values if v.start <= pos < max(v.end, v.start + 1)]
+            index = covering[0].index if covering else 10_000 + pos
+            v = Value("alias", option, str(option), pos, pos, cue=cue, index=index)
             out.setdefault(p.name, []).append(v)
     return out
 
