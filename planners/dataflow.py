@@ -25,6 +25,7 @@ from typing import Any
 
 from agent.environment import Environment
 from agent.hookspecs import hookimpl
+from agent.refs import call_refs, pointer_get
 from agent.types import Answer, Task, Tool, ToolResult
 
 from .concepts import Output, concepts_match, outputs
@@ -37,6 +38,7 @@ SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather t
 LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
 MIN_RELEVANCE = 1.5  # below this no tool "fits" a clause
 MAX_DEPTH = 3  # producer chains longer than this are not searched
+MAX_REPAIRS = 2  # re-plans after a tool refuses its input
 SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|,?\s+(?:and then|and also|then|also|as well as|"
                    r"plus|and)\s+)\s*", re.I)
 
@@ -66,6 +68,7 @@ class Plan:
     holes: list[Hole] = field(default_factory=list)
     goal_start: int = 0  # calls from here on were planned for the goal being planned
     refs: set[str] = field(default_factory=set)  # outputs already fed to a parameter
+    answers: dict[str, Value] = field(default_factory=dict)  # what the user told us
 
     def add(self, name: str, args: dict[str, Any]) -> Call:
         for c in self.calls:  # the same call twice (a shared producer) runs once
@@ -115,7 +118,48 @@ class DataflowPlanner:
         if plan.holes:
             plan = await self._ask(plan, query, tools, env)
         results = await env.call_tools([c.as_dict() for c in plan.calls])
+        for _ in range(MAX_REPAIRS):
+            repaired = await self._repair(plan, results, query, tools, env)
+            if repaired is None:
+                break
+            plan, results = repaired
         return summarize(plan, results)
+
+    async def _repair(self, plan: Plan, results: list[ToolResult], query: str,
+                      tools: dict[str, Tool], env: Environment,
+                      ) -> tuple[Plan, list[ToolResult]] | None:
+        """A tool refused its input ("unknown city 'Sweden'"): plan again without it.
+
+        Calls of the new plan that already succeeded are not run again; their outputs are
+        passed on. Only tool failures count: refused approvals and dependants are not
+        evidence against a tool.
+        """
+        failed = {r.name for r in results if r.status == "error" and r.error
+                  and not r.error.startswith(("not run:", "the user did not approve"))
+                  and "needs approval" not in r.error}
+        if not failed:
+            return None
+        remaining = {n: t for n, t in tools.items() if n not in failed}
+        retry = self.plan(query, remaining, answers=plan.answers)
+        if not retry.goals or retry.holes:
+            return None
+        done = {_key(c.name, c.args): r for c, r in zip(plan.calls, results, strict=True)
+                if r.ok and not call_refs({"args": c.args})}
+        reused: dict[str, ToolResult] = {}
+        todo = []
+        for call in retry.calls:
+            hit = done.get(_key(call.name, call.args))
+            if hit is not None:
+                reused[call.id] = hit
+            else:
+                call.args = _resolve(call.args, reused)
+                todo.append(call)
+        if not todo:
+            return None
+        fresh = await env.call_tools([c.as_dict() for c in todo])
+        by_id = {c.id: r for c, r in zip(todo, fresh, strict=True)}
+        merged = [reused.get(c.id) or by_id[c.id] for c in retry.calls]
+        return retry, merged
 
     # Planning ----------------------------------------------------------------------------
     def plan(self, query: str, tools: dict[str, Tool],
@@ -124,7 +168,7 @@ class DataflowPlanner:
         values = name_options(extract(query, today=self.today, vocabulary=index.vocabulary),
                               query, index.lexicon)
         clauses = self.clauses(query, values, index)
-        plan = Plan()
+        plan = Plan(answers=dict(answers or {}))
         for clause in clauses[: self.max_goals]:
             self._plan_goal(clause, values, query, tools, index, plan, answers or {})
         return plan
@@ -519,6 +563,28 @@ def name_options(values: list[Value], text: str,
     for n, v in enumerate(out):
         v.index = n
     return out
+
+
+def _key(name: str, args: dict[str, Any]) -> str:
+    return name + json.dumps(args, sort_keys=True, default=str)
+
+
+def _resolve(args: Any, reused: dict[str, ToolResult]) -> Any:
+    """Replace references to calls that are not run again by their recorded outputs."""
+    if isinstance(args, dict):
+        target = args.get("$ref") if len(args) == 1 else None
+        if isinstance(target, str):
+            call_id, _, pointer = target.partition("#")
+            if call_id in reused:
+                try:
+                    return pointer_get(reused[call_id].content, pointer)
+                except LookupError:
+                    return args
+            return args
+        return {k: _resolve(v, reused) for k, v in args.items()}
+    if isinstance(args, list):
+        return [_resolve(v, reused) for v in args]
+    return args
 
 
 def _ref(call: Call, out: Output) -> str:
