@@ -38,6 +38,7 @@ SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather t
 LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
 MIN_RELEVANCE = 1.5  # below this no tool "fits" a clause
 MAX_DEPTH = 3  # producer chains longer than this are not searched
+LITERAL_KINDS = frozenset({"date", "time", "datetime", "number", "integer", "boolean"})
 MAX_REPAIRS = 2  # re-plans after a tool refuses its input
 SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|,?\s+(?:and then|and also|then|also|as well as|"
                    r"plus|and)\s+)\s*", re.I)
@@ -167,6 +168,8 @@ class DataflowPlanner:
         index = self.index(tools)
         values = name_options(extract(query, today=self.today, vocabulary=index.vocabulary),
                               query, index.lexicon)
+        for v in values:
+            v.extra["before"] = query[max(0, v.start - 40):max(v.start, 0)]
         clauses = self.clauses(query, values, index)
         plan = Plan(answers=dict(answers or {}))
         for clause in clauses[: self.max_goals]:
@@ -314,7 +317,10 @@ class DataflowPlanner:
                 pending.append(p)
         used = set(taken)
         holes = 0
-        for call_args in self._fan_out(tool, args, filling, clause):
+        fanned = self._fan_out(tool, args, filling, clause)
+        used |= {v.index for v in clause.values if any(
+            v.value in a.values() for a in fanned[1:])}
+        for call_args in fanned:
             plan.goal_start = len(plan.calls)
             goal_args = dict(call_args)
             siblings: set[int] = set()  # values one producer used are not another's
@@ -339,14 +345,19 @@ class DataflowPlanner:
         parameter is to be produced, not filled with the word."""
         params = {p.name: p for p in params_of(tool)}
         for pname, v in list(filling.used.items()):
-            if v.kind != "word":
-                continue
+            if v.kind == "word":
+                field_word = str(v.value)
+            else:  # "the capital of Norway": the word before "of" names the field
+                m = re.search(r"(\w+)\s+of\s+(?:the\s+)?$", clause_text(v))
+                if not m:
+                    continue
+                field_word = m.group(1)
             p = params[pname]
             for other in tools.values():
                 if other is tool:
                     continue
                 if any(concepts_match(p.concept, o.concept) and o.pointer and
-                       stem(o.pointer.rsplit("/", 1)[-1]) == stem(str(v.value))
+                       stem(o.pointer.rsplit("/", 1)[-1]) == stem(field_word.lower())
                        for o in outputs(other)):
                     del filling.used[pname]
                     del filling.args[pname]
@@ -444,6 +455,8 @@ class DataflowPlanner:
                 filling = fill(tool, pool, clause.text, role_hint=p.role)
                 relevance = index.score(name, clause.stems)
                 named = out.pointer and stem(out.pointer.rsplit("/", 1)[-1]) in clause.stems
+                if p.kind in LITERAL_KINDS and not named:
+                    continue  # the user knows the date or the number: ask, do not guess
                 fresh = [v for v in filling.used.values() if v.index not in (consumer or ())]
                 if not fresh and not named and index.score(name, clause.stems, True) <= 0:
                     continue  # a producer that takes nothing new from the query is a guess
@@ -563,6 +576,11 @@ def name_options(values: list[Value], text: str,
     for n, v in enumerate(out):
         v.index = n
     return out
+
+
+def clause_text(v: Value) -> str:
+    """The query text before ``v`` (kept on the value when the query is read)."""
+    return str(v.extra.get("before", ""))
 
 
 def _key(name: str, args: dict[str, Any]) -> str:

@@ -330,7 +330,7 @@ def _word(toks: list[Tok], i: int, text: str, cue: str | None, out: list[Value],
     if re.fullmatch(r"[A-Z]{2,4}", t.text) and low not in STOPWORDS:
         out.append(Value("code", t.text, t.text, t.start, t.end, cue))
         return i + 1
-    if re.fullmatch(r"[A-Z]{1,3}\d{1,5}[A-Z]?|[A-Za-z]*\d+[A-Za-z\d-]*", t.text):
+    if re.fullmatch(r"(?=[^\d]*\d)[A-Za-z\d][A-Za-z\d-]*|[A-Z]+(?:-[A-Z\d]+)+", t.text):
         out.append(Value("code", t.text, t.text, t.start, t.end, cue))
         return i + 1
     if t.text[0].isupper():
