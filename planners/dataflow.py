@@ -256,7 +256,7 @@ class DataflowPlanner:
             scratch = copy.deepcopy(plan)
             used, holes = self._build(tool, filling, clause, values, query, tools, index,
                                       scratch, answers)
-            key = (len(own & used), -holes, total)
+            key = (len(own & used), total - holes)
             if best_key is None or key > best_key:
                 best_key, best = key, (tool, filling)
         if best is not None:
@@ -548,7 +548,7 @@ def name_options(values: list[Value], text: str,
     i = 0
     while i < len(stems):
         for n in range(min(longest, len(stems) - i), 0, -1):
-            option = lexicon.get(tuple(stems[i:i + n]))
+            option = _lookup(lexicon, stems[i:i + n])
             if option is not None and not (n == 1 and toks[i][0].upper() == option):
                 spans.append((toks[i][1], toks[i + n - 1][2], option))
                 i += n - 1
@@ -581,6 +581,17 @@ def name_options(values: list[Value], text: str,
 def clause_text(v: Value) -> str:
     """The query text before ``v`` (kept on the value when the query is read)."""
     return str(v.extra.get("before", ""))
+
+
+def _lookup(lexicon: dict[tuple[str, ...], str], words_: list[str]) -> str | None:
+    """An option by its name; a word may also be a longer form ("kroner" for "krone")."""
+    option = lexicon.get(tuple(words_))
+    if option is not None:
+        return option
+    found = {o for key, o in lexicon.items() if len(key) == len(words_) and all(
+        a == b or (min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a)))
+        for a, b in zip(key, words_, strict=True))}
+    return found.pop() if len(found) == 1 else None
 
 
 def _key(name: str, args: dict[str, Any]) -> str:

@@ -167,6 +167,8 @@ def _day(word: str) -> int | None:
 
 
 def _year(low: list[str], j: int) -> tuple[int | None, int]:
+    if j + 1 < len(low) and low[j] == "," and re.fullmatch(r"\d{4}", low[j + 1]):
+        return int(low[j + 1]), 2  # "Dec 20th, 2026"
     if j < len(low) and re.fullmatch(r"\d{4}", low[j]):
         return int(low[j]), 1
     return None, 0
@@ -278,6 +280,9 @@ def extract(text: str, *, today: dt.date | None = None,
             continue
         i += 1
     _attach_units(toks, text, out)
+    for a, b in zip(out, out[1:], strict=False):  # "between Berlin and Tokyo"
+        if a.cue == "between" and b.cue == "and":
+            a.cue, b.cue = "from", "to"
     starts = {t.end: t for t in toks}
     for n, v in enumerate(out):
         v.index = n
