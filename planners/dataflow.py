@@ -40,8 +40,8 @@ MIN_RELEVANCE = 1.5  # below this no tool "fits" a clause
 MAX_DEPTH = 3  # producer chains longer than this are not searched
 LITERAL_KINDS = frozenset({"date", "time", "datetime", "number", "integer", "boolean"})
 MAX_REPAIRS = 2  # re-plans after a tool refuses its input
-SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|,?\s+(?:and then|and also|then|also|as well as|"
-                   r"plus|and)\s+)\s*", re.I)
+SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|\s[-–—]\s|,?\s+(?:and then|and also|then|also|"
+                   r"as well as|plus|and)\s+)\s*", re.I)
 
 
 @dataclass
@@ -256,7 +256,8 @@ class DataflowPlanner:
             scratch = copy.deepcopy(plan)
             used, holes = self._build(tool, filling, clause, values, query, tools, index,
                                       scratch, answers)
-            key = (len(own & used), total - holes)
+            options = sum(1 for v in filling.used.values() if v.extra.get("enum_word"))
+            key = (len(own & used) + options, total - holes)
             if best_key is None or key > best_key:
                 best_key, best = key, (tool, filling)
         if best is not None:
@@ -451,8 +452,13 @@ class DataflowPlanner:
                 match = concepts_match(p.concept, out.concept)
                 if not match:
                     continue
-                pool = [v for v in values if v.index not in taken]
+                # The clause's own values first ("... the cheapest hotel in Zurich"), then
+                # the rest of the query's.
+                pool = [v for v in clause.values if v.index not in taken]
                 filling = fill(tool, pool, clause.text, role_hint=p.role)
+                if filling.missing:
+                    wide = [v for v in values if v.index not in taken]
+                    filling = fill(tool, wide, clause.text, role_hint=p.role, mentions=False)
                 relevance = index.score(name, clause.stems)
                 named = out.pointer and stem(out.pointer.rsplit("/", 1)[-1]) in clause.stems
                 if p.kind in LITERAL_KINDS and not named:

@@ -162,15 +162,39 @@ def score(p: Param, v: Value, role_hint: str | None = None) -> float | None:
     if p.role is None and role_hint is not None:
         p = dataclasses.replace(p, role=role_hint)
     s = _score(p, v)
+    if s is not None and not _within_bounds(p.schema, v):
+        return None
     if s is not None and v.label and v.kind != "word" and (
             v.label in p.words or stem(v.label) in p.words):
         s += 3.0  # named right before it: subject "hi", city Paris, symbol AAPL
     return s
 
 
+def _within_bounds(schema: dict[str, Any], v: Value) -> bool:
+    """The schema's own limits: ``pattern``, ``minimum``/``maximum``, lengths."""
+    value = v.value
+    if isinstance(value, str):
+        pattern = schema.get("pattern")
+        if isinstance(pattern, str):
+            try:
+                if re.search(pattern, value) is None:
+                    return False
+            except re.error:
+                pass
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get(
+                "maxLength", 1 << 30):
+            return False
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if "minimum" in schema and value < schema["minimum"]:
+            return False
+        if "maximum" in schema and value > schema["maximum"]:
+            return False
+    return True
+
+
 def _score(p: Param, v: Value) -> float | None:
     kind = p.kind
-    if v.extra.get("option") and kind not in ("unit", "text"):
+    if v.extra.get("option") and kind != "text":
         return None  # "USD" named an option of some tool's enum: it is not an id or a name
     role = cue_role(v.cue)
     if kind in ("number", "integer"):
@@ -319,6 +343,8 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
                 option = enum_option(p, v)
                 if option is None:
                     continue
+                if v.kind == "word":
+                    v.extra["enum_word"] = True
                 role = cue_role(v.cue) or ("to" if v.cue in ("in", "into") else None)
                 s = 4.0 + _role_bonus(p if p.role or not role_hint else
                                       dataclasses.replace(p, role=role_hint), role)
