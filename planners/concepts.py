@@ -8,6 +8,7 @@ last word is singularised (``airports`` -> ``airport``).
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -72,13 +73,17 @@ class Output:
     many: bool  # reached through an array: the pointer takes the first item
 
 
+_OUTPUTS: weakref.WeakKeyDictionary[Tool, list[Output]] = weakref.WeakKeyDictionary()
+
+
 def outputs(tool: Tool) -> list[Output]:
-    """Every concept the tool's ``output_schema`` offers (depth-first, first item of arrays)."""
-    schema = tool.output_schema
-    if not schema:
-        return []
-    found = list(_walk(schema, "", None, False))
-    return found
+    """Every concept the tool's ``output_schema`` offers (depth-first, first item of arrays),
+    read once per tool."""
+    cached = _OUTPUTS.get(tool)
+    if cached is None:
+        schema = tool.output_schema
+        cached = _OUTPUTS[tool] = list(_walk(schema, "", None, False)) if schema else []
+    return cached
 
 
 def _walk(schema: dict[str, Any], pointer: str, name: str | None,

@@ -190,7 +190,6 @@ class DataflowPlanner:
             piece = self._clause(query, start, end, values)
             best = index.rank(piece.stems, intent=True)
             strong = bool(best) and best[0][0] >= MIN_RELEVANCE
-            own = any(v.kind != "word" for v in piece.values)
             if clauses and self._continues(clauses[-1], piece, best, strong, index):
                 clauses[-1] = self._clause(query, clauses[-1].start, end, values)
                 continue

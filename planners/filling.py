@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
+import weakref
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +91,18 @@ class Param:
         return "string"
 
 
+_PARAMS: weakref.WeakKeyDictionary[Tool, list[Param]] = weakref.WeakKeyDictionary()
+
+
 def params_of(tool: Tool) -> list[Param]:
+    """The tool's parameters, read once per tool."""
+    cached = _PARAMS.get(tool)
+    if cached is None:
+        cached = _PARAMS[tool] = _read_params(tool)
+    return cached
+
+
+def _read_params(tool: Tool) -> list[Param]:
     props = tool.parameters.get("properties") or {}
     required = set(tool.parameters.get("required") or [])
     out = []
@@ -281,9 +293,13 @@ def match_enum(p: Param, text: str) -> Any:
         o_stems = [stem(w) for w in words(opt)]
         if o_stems and _contains(stems, o_stems):
             return option
+        so = stem(o)
         for w in stems:
-            if len(w) >= 4 and len(o) >= 4:
-                r = difflib.SequenceMatcher(None, w, stem(o)).ratio()
+            if len(w) >= 4 and len(o) >= 4 and abs(len(w) - len(so)) <= 2:
+                m = difflib.SequenceMatcher(None, w, so)
+                if m.real_quick_ratio() < 0.85 or m.quick_ratio() < 0.85:
+                    continue
+                r = m.ratio()
                 if r > best_ratio:
                     best, best_ratio = option, r
     return best if best_ratio >= 0.85 else None

@@ -9,6 +9,7 @@ which value is which.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -280,7 +281,7 @@ def extract(text: str, *, today: dt.date | None = None,
             continue
         i += 1
     _attach_units(toks, text, out)
-    for a, b in zip(out, out[1:], strict=False):  # "between Berlin and Tokyo"
+    for a, b in itertools.pairwise(out):  # "between Berlin and Tokyo"
         if a.cue == "between" and b.cue == "and":
             a.cue, b.cue = "from", "to"
     starts = {t.end: t for t in toks}
