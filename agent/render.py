@@ -15,6 +15,11 @@ from rich.tree import Tree
 from agent.types import Run, ToolResult
 
 
+def short_id(run_id: str) -> str:
+    """Enough of a run id to be unique in practice (ids start with the time in ns)."""
+    return run_id[:16]
+
+
 def default_console() -> Console:
     """A console; piped output gets a wide page instead of rich's 80 columns."""
     if sys.stdout.isatty() or os.environ.get("COLUMNS"):
@@ -61,16 +66,16 @@ def print_results(run: Run, *, traced: bool = True, console: Console | None = No
     console = console or default_console()
     for r in run.results:
         console.print(f"[dim]{escape(r.call_id)}[/] {result_line(r)}", highlight=False)
-    tail = f"run {run.id[:12]} {status(run.status)} in {ms(run.duration_ms)}"
+    tail = f"run {short_id(run.id)} {status(run.status)} in {ms(run.duration_ms)}"
     if traced:
-        tail += f" · agent traces show {run.id[:12]}"
+        tail += f" · agent traces show {short_id(run.id)}"
     console.print(f"[dim]{tail}[/]", highlight=False)
 
 
 def trace_tree(run: dict[str, Any]) -> Tree:
     """A recorded run as a tree: steps (nested by parent) and their tool calls, with timings."""
     root = Tree(
-        f"[bold]run {run['id'][:12]}[/] {status(run['status'])} {ms(run.get('duration_ms'))}"
+        f"[bold]run {short_id(run['id'])}[/] {status(run['status'])} {ms(run.get('duration_ms'))}"
         f" · {escape(run.get('planner') or '-')} · {when(run.get('started_at'))}\n"
         f"[italic]{escape(preview(run.get('query') or '', 200))}[/]"
     )
@@ -108,7 +113,8 @@ def print_run(run: Run, *, traced: bool = True, console: Console | None = None) 
     if run.status == "needs_input":
         console.print(f"[yellow]needs input:[/] {escape(run.error or '')}", highlight=False)
         fields = " ".join(f"{name}=..." for name in run.missing)
-        console.print(f"resume with: agent run --resume {run.id[:12]} {fields}", highlight=False)
+        console.print(f"resume with: agent run --resume {short_id(run.id)} {fields}",
+                      highlight=False)
     elif run.answer:
         style = "bold" if run.status == "ok" else "red"
         console.print(f"[{style}]{escape(run.answer)}[/]", highlight=False)

@@ -28,7 +28,7 @@ from rich.table import Table
 from agent.environment import new_id
 from agent.errors import AgentError
 from agent.registry import Registry, build_registry
-from agent.render import ms, preview, result_line, status, trace_tree
+from agent.render import ms, preview, result_line, short_id, status, trace_tree
 from agent.runtime import DEFAULT_PLANNER, Agent
 from agent.store import StoreError, TraceStore, default_db_path
 from agent.types import Event, Run, Tool
@@ -266,7 +266,7 @@ class Repl:
                                "tokens[/]")
 
     def _status_line(self, run: Run) -> None:
-        self.console.print(f"[dim]run {run.id[:12]}[/] {status(run.status)} "
+        self.console.print(f"[dim]run {short_id(run.id)}[/] {status(run.status)} "
                            f"[dim]in {ms(run.duration_ms)} · /trace to see the steps[/]")
 
     # Questions and approvals (called by the runtime, inside the run) -----------------------

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from agent.cli import print_json
-from agent.render import default_console, ms, preview, status, trace_tree, when
+from agent.render import default_console, ms, preview, short_id, status, trace_tree, when
 from agent.store import TraceStore
 
 
@@ -23,7 +23,7 @@ def _table(runs: list[dict[str, Any]]) -> Table:
         table.add_column(col, no_wrap=True)
     table.add_column("query", min_width=24, no_wrap=True, overflow="ellipsis")
     for r in runs:
-        table.add_row(r["id"][:12], when(r.get("started_at")), status(r.get("status")),
+        table.add_row(short_id(r["id"]), when(r.get("started_at")), status(r.get("status")),
                       escape(r.get("planner") or "-"), str(r.get("tool_call_count", "")),
                       ms(r.get("duration_ms")), escape(preview(r.get("query") or "", 60)))
     return table
