@@ -71,7 +71,10 @@ class Executor:
         deps = plan_order(plan, groups)
         outputs: dict[str, ToolResult] = {}
         tasks: list[asyncio.Task[ToolResult]] = []
-        create = asyncio.get_running_loop().create_task
+        loop = asyncio.get_running_loop()
+        if self._deadlines is None or self._deadlines.loop is not loop:
+            self._deadlines = Deadlines(loop)
+        create = loop.create_task
         for i, call in enumerate(plan):
             need = [tasks[d] if d < i else None for d in deps[i]]
             if deps[i] and (any(t is None for t in need)):
@@ -233,8 +236,7 @@ class Executor:
     async def _with_deadline(self, tool: Tool, kwargs: dict[str, Any], timeout: float) -> Any:
         """Call the tool; past ``timeout`` it is cancelled and ``TimeoutError`` is raised."""
         deadlines = self._deadlines
-        if deadlines is None or deadlines.loop is not asyncio.get_running_loop():
-            deadlines = self._deadlines = Deadlines(asyncio.get_running_loop())
+        assert deadlines is not None  # made by execute() for its loop
         task = asyncio.current_task()
         assert task is not None
         deadlines.add(task, timeout)
