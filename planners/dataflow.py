@@ -249,7 +249,8 @@ class DataflowPlanner:
         the one with fewest questions, then the best word and value fit.
         """
         candidates = self._candidates(clause, tools, index, plan)
-        own = {v.index for v in clause.values if v.kind != "word"}
+        # What the clause says on its own: not plain words, not the unit of a number.
+        own = {v.index for v in clause.values if v.kind != "word" and "unit_of" not in v.extra}
         best_key, best = None, None
         for total, tool, filling in candidates:
             scratch = copy.deepcopy(plan)
@@ -286,7 +287,18 @@ class DataflowPlanner:
             alt = self._by_values(clause, tools, index, plan)
             if alt is not None:
                 out.insert(0, alt)
-        return out[:6]
+        out = out[:6]
+        # A tool whose enum takes an option the clause names ("in Norwegian kroner") is a
+        # candidate even when no word names it: the coverage test decides.
+        named = [v for v in clause.values if v.extra.get("option")]
+        seen = {c[1].name for c in out}
+        for name, tool in tools.items():
+            if name in seen or tool.side_effects or not named:
+                continue
+            if any(p.enum and any(v.value in p.enum for v in named) for p in params_of(tool)):
+                filling = fill(tool, clause.values, clause.text)
+                out.append((0.8 * filling.score - 1.2 * len(filling.missing), tool, filling))
+        return out
 
     def _build(self, tool: Tool, filling: Filling, clause: Clause, values: list[Value],
                query: str, tools: dict[str, Tool], index: ToolIndex, plan: Plan,
@@ -573,9 +585,9 @@ def name_options(values: list[Value], text: str,
         if m and m.group(1).lower() in CUES:
             cue = m.group(1).lower()
         v = Value("code", option, text[a:b], a, b, cue=cue, extra={"option": True})
-        if before and before[-1].kind == "number" and before[-1].unit is None and \
-                not text[before[-1].end:a].strip():
+        if before and before[-1].kind == "number" and not text[before[-1].end:a].strip():
             before[-1].unit = option
+            v.extra["unit_of"] = before[-1].index
         out.append(v)
     out.sort(key=lambda v: v.start)
     for n, v in enumerate(out):

@@ -168,7 +168,7 @@ def _day(word: str) -> int | None:
 
 
 def _year(low: list[str], j: int) -> tuple[int | None, int]:
-    if j + 1 < len(low) and low[j] == "," and re.fullmatch(r"\d{4}", low[j + 1]):
+    if j + 1 < len(low) and low[j] in (",", "") and re.fullmatch(r"\d{4}", low[j + 1]):
         return int(low[j + 1]), 2  # "Dec 20th, 2026"
     if j < len(low) and re.fullmatch(r"\d{4}", low[j]):
         return int(low[j]), 1

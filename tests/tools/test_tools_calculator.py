@@ -3,10 +3,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from agent.tools import calculator
-from agent.tools.calculator import calculate
 
 from agent.errors import ToolError
+from agent.tools import calculator
+from agent.tools.calculator import calculate
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
+from agent.errors import ToolError
 from agent.tools import dates
 from agent.tools.dates import (
     add_to_date,
@@ -11,8 +13,6 @@ from agent.tools.dates import (
     date_difference,
     day_of_week,
 )
-
-from agent.errors import ToolError
 
 
 def test_current_time_is_in_the_zone() -> None:

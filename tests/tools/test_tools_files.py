@@ -4,10 +4,10 @@ import os
 from pathlib import Path
 
 import pytest
-from agent.tools import files
-from agent.tools.files import list_files, read_file, search_files
 
 from agent.errors import ToolError
+from agent.tools import files
+from agent.tools.files import list_files, read_file, search_files
 from agent.types import ToolContext
 
 

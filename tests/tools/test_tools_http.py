@@ -7,12 +7,12 @@ import ipaddress
 from collections.abc import AsyncIterator
 
 import pytest
-from agent.tools import http
-from agent.tools.http import Policy, RefusedAddress, blocked_kind, http_get, http_post
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from agent.errors import ToolError
+from agent.tools import http
+from agent.tools.http import Policy, RefusedAddress, blocked_kind, http_get, http_post
 from agent.types import ToolContext
 
 ALLOW = ToolContext(settings={"http_allow_private": True})

@@ -5,10 +5,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from agent.tools import sqlite as sqlite_tools
-from agent.tools.sqlite import sqlite_query, sqlite_schema
 
 from agent.errors import ToolError
+from agent.tools import sqlite as sqlite_tools
+from agent.tools.sqlite import sqlite_query, sqlite_schema
 from agent.types import ToolContext
 
 

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from agent.tools import units
-from agent.tools.units import convert_units
 
 from agent.errors import ToolError
+from agent.tools import units
+from agent.tools.units import convert_units
 
 
 @pytest.mark.parametrize(
