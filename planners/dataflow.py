@@ -87,6 +87,7 @@ class Clause:
     end: int
     values: list[Value]
     stems: list[str]
+    repeats: bool = False  # "... in euros? And in US dollars?": the last goal, varied
 
 
 class DataflowPlanner:
@@ -215,7 +216,15 @@ class DataflowPlanner:
         if not before:
             return True
         tool = index.tools[before[0][1]]
-        return max(self._strengths(tool, fill(tool, piece.values, piece.text))) >= 2.0
+        mine = fill(tool, piece.values, piece.text)
+        if max(self._strengths(tool, mine)) < 2.0:
+            return False
+        earlier = fill(tool, prev.values, prev.text)
+        if mine.used and not strong and all(
+                k in earlier.used and earlier.used[k].kind == v.kind for k, v in mine.used.items()):
+            piece.repeats = True  # it only re-says what the last goal was given
+            return False
+        return True
 
     @staticmethod
     def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
@@ -248,6 +257,9 @@ class DataflowPlanner:
         conversion fed by a flight search, not a flight search that ignores "euros"), then
         the one with fewest questions, then the best word and value fit.
         """
+        if clause.repeats and plan.goals:
+            self._repeat_goal(clause, tools, plan)
+            return
         candidates = self._candidates(clause, tools, index, plan)
         # What the clause says on its own: not plain words, not the unit of a number.
         own = {v.index for v in clause.values if v.kind != "word" and "unit_of" not in v.extra}
@@ -262,6 +274,14 @@ class DataflowPlanner:
                 best_key, best = key, (tool, filling)
         if best is not None:
             self._build(best[0], best[1], clause, values, query, tools, index, plan, answers)
+
+    @staticmethod
+    def _repeat_goal(clause: Clause, tools: dict[str, Tool], plan: Plan) -> None:
+        """The previous goal again, with what this clause says in place of what it said."""
+        last = plan.goals[-1]
+        filling = fill(tools[last.name], clause.values, clause.text)
+        goal = plan.add(last.name, {**last.args, **filling.args})
+        plan.goals.append(goal)
 
     def _candidates(self, clause: Clause, tools: dict[str, Tool], index: ToolIndex,
                     plan: Plan) -> list[tuple[float, Tool, Filling]]:
