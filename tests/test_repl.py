@@ -179,7 +179,7 @@ def test_chat_asks_answers_traces_cancels_and_leaves(
     chat.expect(r"convert_units\(value=5, from_unit=km, to_unit=mile\) success [\d.]+ m?s\n"
                 r"\s*→ .*3\.10686")  # finished: status, time, the result
     chat.expect("\n5 kilometer = 3.10686 mile\n")  # the answer
-    chat.expect(r"run \w{12} ok in [\d.]+ m?s")
+    chat.expect(r"run \w{16} ok in [\d.]+ m?s")
     chat.expect(PROMPT)
     # The step tree of that run.
     tree = "\n".join(chat.reply("/trace"))
@@ -190,7 +190,7 @@ def test_chat_asks_answers_traces_cancels_and_leaves(
     chat.expect(r"slow_wait\(seconds=60\) …")
     time.sleep(0.3)
     chat.child.sendintr()
-    chat.expect(r"run \w{12} cancelled in")
+    chat.expect(r"run \w{16} cancelled in")
     chat.expect(PROMPT)
     chat.send("convert 5 km")
     chat.expect(r"to_unit \(target unit\)>")
@@ -237,12 +237,12 @@ def test_chat_approvals_and_cancelled_questions(
     chat.send("convert 5 km")
     chat.expect(r"to_unit \(target unit\)>")
     chat.child.sendcontrol("c")
-    chat.expect(r"run \w{12} cancelled")
+    chat.expect(r"run \w{16} cancelled")
     chat.expect(PROMPT)
     chat.send("convert 5 km")
     chat.expect(r"to_unit \(target unit\)>")
     chat.child.sendline("")
-    chat.expect(r"run \w{12} cancelled")
+    chat.expect(r"run \w{16} cancelled")
     chat.expect(PROMPT)
     chat.child.sendline("/quit")
     chat.child.expect(pexpect.EOF)
