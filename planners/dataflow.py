@@ -18,21 +18,22 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import json
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from agent.environment import Environment
 from agent.hookspecs import hookimpl
-from agent.refs import call_refs, pointer_get
 from agent.types import Answer, Task, Tool, ToolResult
 
+from .answers import no_tool_answer, summarize
 from .concepts import Output, concepts_match, outputs
 from .filling import Filling, Param, fill, looks_like_identifier, params_of
 from .index import ToolIndex
+from .options import name_options
+from .plan import Call, Clause, Hole, Plan
+from .repair import refused, reuse
 from .text import STOPWORDS, stem, words
-from .values import CUES, Value, extract
+from .values import Value, extract
 
 SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
 LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
@@ -42,52 +43,6 @@ LITERAL_KINDS = frozenset({"date", "time", "datetime", "number", "integer", "boo
 MAX_REPAIRS = 2  # re-plans after a tool refuses its input
 SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|\s[-–—]\s|,?\s+(?:and then|and also|then|also|"
                    r"as well as|plus|and)\s+)\s*", re.I)
-
-
-@dataclass
-class Call:
-    id: str
-    name: str
-    args: dict[str, Any]
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "args": self.args}
-
-
-@dataclass
-class Hole:
-    """A required argument neither the query nor a tool provides: the user is asked."""
-
-    call: Call
-    param: Param
-
-
-@dataclass
-class Plan:
-    calls: list[Call] = field(default_factory=list)
-    goals: list[Call] = field(default_factory=list)
-    holes: list[Hole] = field(default_factory=list)
-    goal_start: int = 0  # calls from here on were planned for the goal being planned
-    refs: set[str] = field(default_factory=set)  # outputs already fed to a parameter
-    answers: dict[str, Value] = field(default_factory=dict)  # what the user told us
-
-    def add(self, name: str, args: dict[str, Any]) -> Call:
-        for c in self.calls:  # the same call twice (a shared producer) runs once
-            if c.name == name and c.args == args:
-                return c
-        call = Call(f"{len(self.calls) + 1}", name, args)
-        self.calls.append(call)
-        return call
-
-
-@dataclass
-class Clause:
-    text: str
-    start: int
-    end: int
-    values: list[Value]
-    stems: list[str]
-    repeats: bool = False  # "... in euros? And in US dollars?": the last goal, varied
 
 
 class DataflowPlanner:
@@ -136,26 +91,14 @@ class DataflowPlanner:
         passed on. Only tool failures count: refused approvals and dependants are not
         evidence against a tool.
         """
-        failed = {r.name for r in results if r.status == "error" and r.error
-                  and not r.error.startswith(("not run:", "the user did not approve"))
-                  and "needs approval" not in r.error}
+        failed = refused(results)
         if not failed:
             return None
         remaining = {n: t for n, t in tools.items() if n not in failed}
         retry = self.plan(query, remaining, answers=plan.answers)
         if not retry.goals or retry.holes:
             return None
-        done = {_key(c.name, c.args): r for c, r in zip(plan.calls, results, strict=True)
-                if r.ok and not call_refs({"args": c.args})}
-        reused: dict[str, ToolResult] = {}
-        todo = []
-        for call in retry.calls:
-            hit = done.get(_key(call.name, call.args))
-            if hit is not None:
-                reused[call.id] = hit
-            else:
-                call.args = _resolve(call.args, reused)
-                todo.append(call)
+        reused, todo = reuse(plan, results, retry)
         if not todo:
             return None
         fresh = await env.call_tools([c.as_dict() for c in todo])
@@ -573,84 +516,9 @@ class DataflowPlanner:
         return replanned
 
 
-def name_options(values: list[Value], text: str,
-                 lexicon: dict[tuple[str, ...], str]) -> list[Value]:
-    """Replace the words that name an enum option ("US dollars") by one code value ("USD")."""
-    if not lexicon:
-        return values
-    toks = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"[^\W\d_]+", text)]
-    stems = [stem(t) for t, _, _ in toks]
-    longest = max(len(k) for k in lexicon)
-    spans: list[tuple[int, int, str]] = []
-    i = 0
-    while i < len(stems):
-        for n in range(min(longest, len(stems) - i), 0, -1):
-            option = _lookup(lexicon, stems[i:i + n])
-            if option is not None and not (n == 1 and toks[i][0].upper() == option):
-                spans.append((toks[i][1], toks[i + n - 1][2], option))
-                i += n - 1
-                break
-        i += 1
-    options = set(lexicon.values())
-    for v in values:  # "EUR" written as the code itself
-        if v.kind == "code" and v.value in options:
-            v.extra["option"] = True
-    if not spans:
-        return values
-    out = [v for v in values if not any(a <= v.start and v.end <= b for a, b, _ in spans)]
-    for a, b, option in spans:
-        before = [v for v in values if v.end <= a]
-        cue = None
-        m = re.search(r"(\w+)\s+(?:the\s+|a\s+)?$", text[:a])
-        if m and m.group(1).lower() in CUES:
-            cue = m.group(1).lower()
-        v = Value("code", option, text[a:b], a, b, cue=cue, extra={"option": True})
-        if before and before[-1].kind == "number" and not text[before[-1].end:a].strip():
-            before[-1].unit = option
-            v.extra["unit_of"] = before[-1].index
-        out.append(v)
-    out.sort(key=lambda v: v.start)
-    for n, v in enumerate(out):
-        v.index = n
-    return out
-
-
 def clause_text(v: Value) -> str:
     """The query text before ``v`` (kept on the value when the query is read)."""
     return str(v.extra.get("before", ""))
-
-
-def _lookup(lexicon: dict[tuple[str, ...], str], words_: list[str]) -> str | None:
-    """An option by its name; a word may also be a longer form ("kroner" for "krone")."""
-    option = lexicon.get(tuple(words_))
-    if option is not None:
-        return option
-    found = {o for key, o in lexicon.items() if len(key) == len(words_) and all(
-        a == b or (min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a)))
-        for a, b in zip(key, words_, strict=True))}
-    return found.pop() if len(found) == 1 else None
-
-
-def _key(name: str, args: dict[str, Any]) -> str:
-    return name + json.dumps(args, sort_keys=True, default=str)
-
-
-def _resolve(args: Any, reused: dict[str, ToolResult]) -> Any:
-    """Replace references to calls that are not run again by their recorded outputs."""
-    if isinstance(args, dict):
-        target = args.get("$ref") if len(args) == 1 else None
-        if isinstance(target, str):
-            call_id, _, pointer = target.partition("#")
-            if call_id in reused:
-                try:
-                    return pointer_get(reused[call_id].content, pointer)
-                except LookupError:
-                    return args
-            return args
-        return {k: _resolve(v, reused) for k, v in args.items()}
-    if isinstance(args, list):
-        return [_resolve(v, reused) for v in args]
-    return args
 
 
 def _ref(call: Call, out: Output) -> str:
@@ -674,46 +542,6 @@ def _answer_value(name: str, raw: Any, p: Param) -> Value:
     if p.kind == "identifier" and looks_like_identifier(v):
         v.kind = "code"
     return v
-
-
-def no_tool_answer(query: str) -> str:
-    return (f"None of the available tools fits {query!r}. Try `agent tools` to see what they "
-            "can do, or rephrase the request in their terms.")
-
-
-def summarize(plan: Plan, results: list[ToolResult]) -> Answer:
-    """The goals' results in words; a failure names the call that failed and why."""
-    by_id = {r.call_id: r for r in results}
-    failed = [r for r in results if not r.ok]
-    if failed:
-        lines = [f"{r.name} (call {r.call_id}) failed: {r.error}" for r in failed]
-        return Answer("\n".join(lines), data=[r.content for r in results], status="error")
-    lines, data = [], []
-    for goal in plan.goals:
-        r = by_id[goal.id]
-        data.append(r.content)
-        lines.append(f"{goal.name}: {describe(r.content)}")
-    return Answer("\n".join(lines), data=data[0] if len(data) == 1 else data)
-
-
-def describe(content: Any, limit: int = 400) -> str:
-    if isinstance(content, dict):
-        if isinstance(content.get("text"), str):
-            return content["text"]
-        text = ", ".join(f"{k}={_short(v)}" for k, v in content.items())
-    elif isinstance(content, list):
-        text = "; ".join(_short(v) for v in content[:5]) + (
-            f" (+{len(content) - 5} more)" if len(content) > 5 else "")
-    else:
-        text = str(content)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, dict | list):
-        s = json.dumps(v, ensure_ascii=False, default=str)
-        return s if len(s) <= 80 else s[:79] + "…"
-    return str(v)
 
 
 @hookimpl
