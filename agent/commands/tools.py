@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from agent.cli import print_json
@@ -29,7 +30,8 @@ def list_tools(args: argparse.Namespace) -> int:
         required = set(t.parameters.get("required", []))
         sig = ", ".join(p if p in required else f"[{p}]" for p in props)
         flag = " [yellow](side effects)[/]" if t.side_effects else ""
-        table.add_row(t.name, sig, (t.description or "") + flag, t.plugin or "")
+        table.add_row(escape(t.name), escape(sig), escape(t.description or "") + flag,
+                      escape(t.plugin or ""))
     console = default_console()
     console.print(table)
     _print_problems(console, reg)
