@@ -163,8 +163,9 @@ class DataflowPlanner:
         if max(self._strengths(tool, mine)) < 2.0:
             return False
         earlier = fill(tool, prev.values, prev.text)
-        if mine.used and not strong and all(
-                k in earlier.used and earlier.used[k].kind == v.kind for k, v in mine.used.items()):
+        again = [k for k, v in mine.used.items()
+                 if k in earlier.used and earlier.used[k].kind == v.kind]
+        if again and not strong and 2 * len(again) >= len(mine.used):
             piece.repeats = True  # it only re-says what the last goal was given
             return False
         return True
@@ -438,7 +439,7 @@ class DataflowPlanner:
                 if p.kind in LITERAL_KINDS and not named:
                     continue  # the user knows the date or the number: ask, do not guess
                 fresh = [v for v in filling.used.values() if v.index not in (consumer or ())]
-                if not fresh and not named and index.score(name, clause.stems, True) <= 0:
+                if not fresh and not named:
                     continue  # a producer that takes nothing new from the query is a guess
                 cost = len(filling.missing)
                 rank = (cost, -named, -(match * 2 + filling.score + 0.3 * relevance))
