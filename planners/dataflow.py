@@ -161,7 +161,9 @@ class DataflowPlanner:
         tool = index.tools[before[0][1]]
         mine = fill(tool, piece.values, piece.text)
         if max(self._strengths(tool, mine)) < 2.0:
-            return False
+            # Not the last goal's inputs: a new goal if it names an option some tool takes
+            # ("and its price in US dollars"), else more words about the same goal.
+            return not any(v.extra.get("option") for v in piece.values)
         earlier = fill(tool, prev.values, prev.text)
         again = [k for k, v in mine.used.items()
                  if k in earlier.used and earlier.used[k].kind == v.kind]
@@ -441,6 +443,7 @@ class DataflowPlanner:
                 fresh = [v for v in filling.used.values() if v.index not in (consumer or ())]
                 if not fresh and not named:
                     continue  # a producer that takes nothing new from the query is a guess
+                filling = self._unname_fields(tool, filling, tools)  # "the capital of Spain"
                 cost = len(filling.missing)
                 rank = (cost, -named, -(match * 2 + filling.score + 0.3 * relevance))
                 if best is None or rank < best[0]:
