@@ -452,18 +452,22 @@ class DataflowPlanner:
             return None
         _, tool, filling, out = best
         args = dict(filling.args)
-        used = {v.index for v in filling.used.values()}
+        before, mark = set(taken), len(plan.calls)
+        taken |= {v.index for v in filling.used.values()}
         for sub in filling.missing:
-            if depth >= MAX_DEPTH:
-                return None
-            ref = self._produce(sub, clause, values, tools, index, plan, taken | used,
-                                depth + 1, {}, exclude | {tool.name})
-            if ref is None:
+            ref = None
+            if depth < MAX_DEPTH:  # what the sub-producers use is taken too
+                ref = self._produce(sub, clause, values, tools, index, plan, taken,
+                                    depth + 1, {}, exclude | {tool.name})
+            if ref is None:  # nothing of this branch is kept: no orphan calls, no values
+                taken.intersection_update(before)
+                del plan.calls[mark:]
                 return None
             args[sub.name] = ref
         if p.kind == "identifier" and not filling.used and not args:
+            taken.intersection_update(before)
+            del plan.calls[mark:]
             return None
-        taken |= used
         call = plan.add(tool.name, args)
         plan.refs.add(_ref(call, out))
         return {"$ref": _ref(call, out)}

@@ -22,7 +22,7 @@ from .concepts import expects_identifier, param_concept, role_of
 from .text import split_identifier, stem, words
 from .values import Value
 
-FROM_CUES = frozenset({"from", "leaving", "departing", "since", "out", "of"})
+FROM_CUES = frozenset({"from", "leaving", "departing", "since", "out"})
 TO_CUES = frozenset({"to", "into", "until", "till", "arriving", "for", "many", "much"})
 PLACE_CUES = frozenset({"in", "at", "near", "for", "to", "from", "around", "of"})
 CONTENT_CUES = frozenset({"mentioning", "containing", "matching", "about", "for", "named",

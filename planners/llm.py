@@ -223,7 +223,7 @@ async def stream_model(env: Environment, messages: list[BaseMessage],
     reply = AIMessage(content=merged.content if merged is not None else "",
                       usage_metadata=getattr(merged, "usage_metadata", None),
                       response_metadata=getattr(merged, "response_metadata", {}) or {})
-    usage = reply.usage_metadata or {}
+    usage: Mapping[str, Any] = reply.usage_metadata or {}
     step.tokens_in = int(usage.get("input_tokens", 0))
     step.tokens_out = int(usage.get("output_tokens", 0))
     env.run.tokens_in += step.tokens_in
