@@ -26,7 +26,7 @@ from agent.hookspecs import hookimpl
 from agent.types import Answer, Task, Tool, ToolResult
 
 from .answers import no_tool_answer, summarize
-from .concepts import Output, concepts_match, outputs
+from .concepts import Output, concepts_match, outputs, role_of
 from .filling import Filling, Param, fill, looks_like_identifier, params_of
 from .index import ToolIndex
 from .options import name_options
@@ -421,6 +421,7 @@ class DataflowPlanner:
         earlier = self._from_plan(p, clause, tools, plan, exclude)
         if earlier is not None:
             return earlier
+        wanted_role = p.role or clause_role(clause.stems)
         best = None
         for name, tool in tools.items():
             if name in exclude or tool.side_effects:
@@ -445,7 +446,9 @@ class DataflowPlanner:
                     continue  # a producer that takes nothing new from the query is a guess
                 filling = self._unname_fields(tool, filling, tools)  # "the capital of Spain"
                 cost = len(filling.missing)
-                rank = (cost, -named, -(match * 2 + filling.score + 0.3 * relevance))
+                role = int(wanted_role is not None
+                           and role_of(out.pointer.rsplit("/", 1)[-1]) == wanted_role)
+                rank = (cost, -named, -role, -(match * 2 + filling.score + 0.3 * relevance))
                 if best is None or rank < best[0]:
                     best = (rank, tool, filling, out)
         if best is None:
@@ -475,10 +478,15 @@ class DataflowPlanner:
     @staticmethod
     def _from_plan(p: Param, clause: Clause, tools: dict[str, Tool], plan: Plan,
                    exclude: set[str]) -> dict[str, str] | None:
-        # Earlier goals, and the producers already planned for the current goal.
         """A call already planned produces it: "... and its total price in dollars", or the
-        flight search that gave the price also gives its currency."""
-        best: tuple[tuple[int, float], Call, Output] | None = None
+        flight search that gave the price also gives its currency.
+
+        Earlier goals count, and the producers already planned for the current goal. Among
+        several outputs of the concept, one the clause names wins, then one whose role the
+        clause's words give ("where does it land" -> the destination).
+        """
+        wanted_role = clause_role(clause.stems)
+        best: tuple[tuple[int, int, float], Call, Output] | None = None
         local = plan.calls[plan.goal_start:]
         for call in [*plan.goals, *local]:
             if call.name in exclude or call.name not in tools:
@@ -490,7 +498,9 @@ class DataflowPlanner:
                 field_words = [stem(w) for w in words(out.pointer.rsplit("/", 1)[-1]
                                                       .replace("_", " "))]
                 named = sum(w in clause.stems for w in field_words)
-                rank = (named, match)
+                field = out.pointer.rsplit("/", 1)[-1]
+                role = int(wanted_role is not None and role_of(field) == wanted_role)
+                rank = (named, role, match)
                 if best is None or rank > best[0]:
                     best = (rank, call, out)
         if best is None:
@@ -527,6 +537,20 @@ class DataflowPlanner:
 def clause_text(v: Value) -> str:
     """The query text before ``v`` (kept on the value when the query is read)."""
     return str(v.extra.get("before", ""))
+
+
+ARRIVING = frozenset({"land", "arriv", "arrive", "reach", "destin", "destination", "end"})
+LEAVING = frozenset({"depart", "leav", "leave", "start", "origin", "take"})
+
+
+def clause_role(stems: list[str]) -> str | None:
+    """Which end of a journey the clause talks about, from its verbs ("lands", "leaves")."""
+    said = set(stems)
+    if said & ARRIVING:
+        return "to"
+    if said & LEAVING:
+        return "from"
+    return None
 
 
 def _ref(call: Call, out: Output) -> str:

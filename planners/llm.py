@@ -190,9 +190,10 @@ def observation(results: Iterable[ToolResult]) -> HumanMessage:
 
 # Streaming through the environment --------------------------------------------------------
 async def stream_model(env: Environment, messages: list[BaseMessage],
-                       on_text: Callable[[str], None], *, parent_id: str | None = None,
+                       on_text: Callable[[str, Step], None], *, parent_id: str | None = None,
                        ) -> tuple[AIMessage, Step]:
-    """Stream a reply, passing each text delta to ``on_text``; traced like ``call_model``.
+    """Stream a reply, passing each text delta (and the model step) to ``on_text``; traced
+    like ``call_model``.
 
     The step records tokens (from the chunks' ``usage_metadata``) and time, and the reply
     joins the run's transcript. The environment has no streaming call, so this keeps its
@@ -216,7 +217,7 @@ async def stream_model(env: Environment, messages: list[BaseMessage],
             if text:
                 if first_at is None:
                     first_at = time.time()
-                on_text(text)
+                on_text(text, step)
     except BaseException as exc:
         env.end_step(step, "error", error=f"{type(exc).__name__}: {exc}")
         raise
