@@ -442,8 +442,10 @@ class DataflowPlanner:
                 if p.kind in LITERAL_KINDS and not named:
                     continue  # the user knows the date or the number: ask, do not guess
                 fresh = [v for v in filling.used.values() if v.index not in (consumer or ())]
-                if not fresh and not named:
-                    continue  # a producer that takes nothing new from the query is a guess
+                if not fresh and not named and not filling.missing:
+                    continue  # takes nothing new from the query, needs nothing: a guess
+                if any(concepts_match(m.concept, p.concept) for m in filling.missing):
+                    continue  # a city from a city: a detour, not a producer
                 filling = self._unname_fields(tool, filling, tools)  # "the capital of Spain"
                 cost = len(filling.missing)
                 role = int(wanted_role is not None
@@ -461,7 +463,7 @@ class DataflowPlanner:
             ref = None
             if depth < MAX_DEPTH:  # what the sub-producers use is taken too
                 ref = self._produce(sub, clause, values, tools, index, plan, taken,
-                                    depth + 1, {}, exclude | {tool.name})
+                                    depth + 1, {}, exclude | {tool.name}, consumer=consumer)
             if ref is None:  # nothing of this branch is kept: no orphan calls, no values
                 taken.intersection_update(before)
                 del plan.calls[mark:]
