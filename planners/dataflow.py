@@ -114,6 +114,8 @@ class DataflowPlanner:
                               query, index.lexicon)
         for v in values:
             v.extra["before"] = query[max(0, v.start - 40):max(v.start, 0)]
+            if v.kind == "number" and v.unit and stem(v.unit.lower()) in index.count_words:
+                v.extra["counts"] = stem(v.unit.lower())
         clauses = self.clauses(query, values, index)
         plan = Plan(answers=dict(answers or {}))
         for clause in clauses[: self.max_goals]:

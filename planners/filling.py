@@ -212,6 +212,8 @@ def _score(p: Param, v: Value) -> float | None:
     if kind in ("number", "integer"):
         if v.kind != "number" or (kind == "integer" and not v.is_integer):
             return None
+        if v.extra.get("counts") and v.extra["counts"] not in p.words:
+            return None  # "3 nights" counts nights, it is not this parameter
         s = 1.0 * v.confidence
         if v.unit and (stem(v.unit.lower()) in p.words or v.unit.lower() in p.words):
             s += 3.0

@@ -76,6 +76,13 @@ class ToolIndex:
                    if w not in STOPWORDS and w not in VERBS and w not in GENERIC}
             for name in self.tools}
         self.lexicon = _lexicon(self.tools.values())
+        # Words that name a count somewhere ("nights", "days", "guests"): "3 nights" is that
+        # count, never an amount of money or a temperature.
+        self.count_words = frozenset(
+            stem(w) for t in self.tools.values()
+            for p, sch in (t.parameters.get("properties") or {}).items()
+            if isinstance(sch, dict) and sch.get("type") == "integer"
+            for w in split_identifier(p) if w not in STOPWORDS and len(w) > 2)
         self.vocabulary = frozenset(
             w for t in self.tools.values()
             for w in words(t.name.replace("_", " ") + " " + t.description))
