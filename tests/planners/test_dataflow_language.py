@@ -1,0 +1,128 @@
+"""The dataflow planner's reading of language, on small tool sets written for these tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from agent import Agent, Tool, ToolError
+from agent.planners.dataflow import DataflowPlanner
+
+TODAY = dt.date(2026, 11, 27)
+MONEY = ["EUR", "USD", "GBP", "JPY"]
+MONEY_DOC = "ISO code: EUR (euro), USD (US dollar), GBP (British pound), JPY (Japanese yen)"
+
+
+def exchange(amount: float, source: str, target: str) -> dict:
+    return {"amount": amount * 2, "currency": target}
+
+
+def country_facts(country: str) -> dict:
+    capitals = {"Norway": "Oslo", "Chile": "Santiago"}
+    if country not in capitals:
+        raise ToolError(f"unknown country {country!r}")
+    return {"country": country, "capital": capitals[country]}
+
+
+def city_facts(city: str) -> dict:
+    if city in ("Norway", "Chile"):
+        raise ToolError(f"unknown city {city!r}")
+    return {"city": city, "population": 1}
+
+
+def forecast(city: str, day: str) -> dict:
+    return {"city": city, "day": day, "rain": False}
+
+
+def stay_price(city: str, nights: int) -> dict:
+    return {"city": city, "nights": nights, "total": 100 * nights, "currency": "EUR"}
+
+
+def distance(origin: str, destination: str) -> dict:
+    return {"km": 42}
+
+
+TOOLS = [
+    Tool.from_schema("exchange", "Exchange an amount of money into another currency.", {
+        "type": "object", "required": ["amount", "source", "target"], "properties": {
+            "amount": {"type": "number", "x-type": "amount", "description": "how much money"},
+            "source": {"type": "string", "enum": MONEY, "x-type": "currency",
+                       "description": f"currency to change from, {MONEY_DOC}"},
+            "target": {"type": "string", "enum": MONEY, "x-type": "currency",
+                       "description": f"currency to change into, {MONEY_DOC}"}}},
+        exchange, output_schema={"type": "object", "properties": {
+            "amount": {"type": "number", "x-type": "amount"}}}),
+    Tool.from_schema("country_facts", "Facts about a country: its capital city.", {
+        "type": "object", "required": ["country"], "properties": {
+            "country": {"type": "string", "x-type": "country"}}},
+        country_facts, output_schema={"type": "object", "properties": {
+            "capital": {"type": "string", "x-type": "city"}}}),
+    Tool.from_schema("city_facts", "Facts about a city: its population.", {
+        "type": "object", "required": ["city"], "properties": {
+            "city": {"type": "string", "x-type": "city"}}},
+        city_facts, output_schema={"type": "object", "properties": {
+            "population": {"type": "integer"}}}),
+    Tool.from_schema("forecast", "Weather forecast for a city on a day.", {
+        "type": "object", "required": ["city", "day"], "properties": {
+            "city": {"type": "string", "x-type": "city"},
+            "day": {"type": "string", "format": "date", "description": "the date"}}},
+        forecast, output_schema={"type": "object", "properties": {
+            "rain": {"type": "boolean"}}}),
+    Tool.from_schema("stay_price", "Price of a stay in a city for some nights.", {
+        "type": "object", "required": ["city", "nights"], "properties": {
+            "city": {"type": "string", "x-type": "city"},
+            "nights": {"type": "integer", "description": "number of nights"}}},
+        stay_price, output_schema={"type": "object", "properties": {
+            "total": {"type": "number", "x-type": "amount"},
+            "currency": {"type": "string", "x-type": "currency"}}}),
+    Tool.from_schema("distance", "Road distance between two cities.", {
+        "type": "object", "required": ["origin", "destination"], "properties": {
+            "origin": {"type": "string", "x-type": "city", "description": "start city"},
+            "destination": {"type": "string", "x-type": "city",
+                            "description": "destination city"}}},
+        distance, output_schema={"type": "object", "properties": {
+            "km": {"type": "number"}}}),
+]
+
+
+def calls(query: str) -> list[tuple[str, dict[str, Any]]]:
+    agent = Agent(TOOLS, store=False)
+    return [(c.name, c.args) for c in DataflowPlanner(today=TODAY).plan(query, agent.tools).calls]
+
+
+def test_option_names_come_from_the_tools_own_descriptions() -> None:
+    assert calls("how much is 2,500 Japanese yen in US dollars") == [
+        ("exchange", {"amount": 2500, "source": "JPY", "target": "USD"})]
+
+
+def test_a_repeated_clause_varies_the_last_goal() -> None:
+    assert calls("Exchange 50 British pounds into euros. And into US dollars?") == [
+        ("exchange", {"amount": 50, "source": "GBP", "target": "EUR"}),
+        ("exchange", {"amount": 50, "source": "GBP", "target": "USD"})]
+
+
+def test_the_x_of_y_is_produced_by_the_tool_whose_output_is_named_x() -> None:
+    assert calls("forecast for the capital of Norway on 2026-12-10") == [
+        ("country_facts", {"country": "Norway"}),
+        ("forecast", {"day": "2026-12-10", "city": {"$ref": "1#/capital"}})]
+
+
+def test_between_x_and_y_gives_roles() -> None:
+    assert calls("road distance between Lyon and Nice") == [
+        ("distance", {"origin": "Lyon", "destination": "Nice"})]
+
+
+def test_a_counted_number_is_not_an_amount_and_later_goals_use_earlier_outputs() -> None:
+    assert calls("price of 3 nights in Oslo, and that total in US dollars") == [
+        ("stay_price", {"nights": 3, "city": "Oslo"}),
+        ("exchange", {"target": "USD", "amount": {"$ref": "1#/total"},
+                      "source": {"$ref": "1#/currency"}})]
+
+
+async def test_a_tool_that_refuses_its_input_is_replaced_and_the_query_replanned() -> None:
+    agent = Agent([TOOLS[2], TOOLS[1]], planner=DataflowPlanner(today=TODAY), store=False)
+    run = await agent.run("facts about Chile")
+    assert [(r.name, r.status) for r in run.results] == [
+        ("city_facts", "error"), ("country_facts", "success")]
+    assert run.status == "ok" and run.data["capital"] == "Santiago"
+    assert [s.kind for s in run.steps] == ["tool_calls", "tool_calls"]
