@@ -85,6 +85,12 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
                     help="exit 1 when the overall pass rate is below PERCENT")
     ev.set_defaults(handler=_lazy("agent.commands.evaluate", "eval_queries"))
 
+    mo = sub.add_parser("models", help="list the chat models the installed plugins offer",
+                        description="Model ids for --model (default: $AGENT_MODEL): exact ids "
+                        "and prefixes such as openai:NAME or http://HOST:PORT/v1#NAME.")
+    mo.add_argument("--json", action="store_true", help="print as JSON")
+    mo.set_defaults(handler=_lazy("agent.commands.models", "list_models"))
+
     c = sub.add_parser("call", help="call one tool: agent call TOOL key=value ...",
                        description="Call one tool through the runtime (validated, traced). "
                        "Values are parsed as JSON when the parameter is not a string.")

@@ -11,6 +11,7 @@ from typing import Any
 
 from agent.cli import print_json
 from agent.errors import UsageError
+from agent.models import default_model_id
 from agent.runtime import Agent
 from agent.types import Run, Tool
 
@@ -156,7 +157,7 @@ def run_query(args: argparse.Namespace) -> int:
             raise UsageError('the query is empty: agent run "what you want done"')
     interactive = sys.stdin.isatty() and not args.no_input
     agent = Agent(store=False if args.no_trace else args.db, approve=_approver(args),
-                  planner=planner, model=args.model,
+                  planner=planner, model=args.model or default_model_id(),
                   ask=_ask_inline if interactive else None)
     with agent:
         run = asyncio.run(agent.run(query, answers=answers, parent_id=parent_id))
