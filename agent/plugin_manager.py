@@ -31,6 +31,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "agent.tools.sqlite",
     "agent.tools.http",
     "agent.planners.dataflow",
+    "agent.planners.llm_planners",
     "agent.plugins.openai_compat",
 )
 

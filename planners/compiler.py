@@ -30,7 +30,6 @@ from typing import Any
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.environment import Environment
-from agent.hookspecs import hookimpl
 from agent.refs import LITERAL, REF, find_refs, substitute
 from agent.types import Answer, Step, Task, Tool, ToolResult
 
@@ -141,6 +140,8 @@ def parse_args(text: str, tool: Tool | None) -> dict[str, Any]:
         tree = ast.parse(f"_({_mark_refs(text)})", mode="eval")
     except SyntaxError as exc:
         raise PlanSyntaxError(f"cannot read the arguments: {exc.msg}") from None
+    except (ValueError, RecursionError) as exc:  # null bytes, absurd nesting
+        raise PlanSyntaxError(f"cannot read the arguments: {exc}") from None
     call = tree.body
     assert isinstance(call, ast.Call)
     args: dict[str, Any] = {}
@@ -338,13 +339,6 @@ def parse_verdict(text: str) -> tuple[str, str]:
             body = "\n".join([rest.strip(), *lines[i + 1:]]).strip()
             return key, body
     return "answer", text.strip()
-
-
-@hookimpl
-def register_planners(register: Any) -> None:
-    register("compiler", CompilerPlanner,
-             "LLMCompiler: a streamed plan of parallel tool calls, joined by the model "
-             "(needs a model)")
 
 
 __all__ = ["CompilerPlanner", "PlanSyntaxError", "parse_line", "parse_verdict"]

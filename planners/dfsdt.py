@@ -22,13 +22,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from agent.environment import Environment
-from agent.hookspecs import hookimpl
 from agent.types import Answer, Task, Tool
 
 from .llm import (
+    call_message,
     in_order,
     last_step,
     model_calls,
@@ -108,18 +108,13 @@ class _Search:
                              + "\n".join(wrap_output(r) for r in failed))
                 continue
             child = Node(
-                [*node.messages, _ai(reply, calls), *(tool_message(r) for r in ordered)],
+                [*node.messages, call_message(reply, calls), *(tool_message(r) for r in ordered)],
                 tool_step_id, node.depth + 1, [*node.path, model_step.id, tool_step_id])
             if await self.expand(child):
                 return True
             tried.append(f"{_describe(calls)} -> succeeded, but every step after it failed:\n"
                          + "\n".join(wrap_output(r) for r in ordered))
         return False
-
-
-def _ai(reply: AIMessage, calls: list[dict[str, Any]]) -> AIMessage:
-    return AIMessage(content=reply.content, tool_calls=[
-        {"name": c["name"], "args": c["args"], "id": c["id"]} for c in calls])
 
 
 def _describe(calls: list[dict[str, Any]]) -> str:
@@ -159,12 +154,6 @@ class DfsdtPlanner:
         if found and search.answer is not None:
             return Answer(search.answer)
         return Answer(f"No solution found after trying {search.nodes} steps.", status="error")
-
-
-@hookimpl
-def register_planners(register: Any) -> None:
-    register("dfsdt", DfsdtPlanner,
-             "ToolLLM's depth-first search decision tree, backtracking on failure (needs a model)")
 
 
 __all__ = ["DfsdtPlanner"]

@@ -25,7 +25,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.environment import Environment
-from agent.refs import LITERAL, REF
+from agent.refs import LITERAL, REF, has_nested
 from agent.types import Step, Tool, ToolResult
 
 OUTPUT_TAG = "tool_output"
@@ -97,9 +97,22 @@ def model_calls(reply: AIMessage, prefix: str = "call") -> list[dict[str, Any]]:
         while call_id in seen:
             call_id += "_"
         seen.add(call_id)
-        out.append({"name": tc["name"], "args": literal_args(tc.get("args") or {}),
+        args = tc.get("args") or {}
+        out.append({"name": tc["name"], "args": literal_args(args) if has_nested(args) else args,
                     "id": call_id})
     return out
+
+
+def call_message(reply: AIMessage, calls: list[dict[str, Any]]) -> AIMessage:
+    """The reply as the model's turn in the history, with the calls as they were run.
+
+    The reply itself when nothing changed (the usual case: no new message is built)."""
+    if len(calls) == len(reply.tool_calls) and all(
+            c["id"] == tc.get("id") and c["args"] is tc.get("args")
+            for c, tc in zip(calls, reply.tool_calls, strict=True)):
+        return reply
+    return AIMessage(content=reply.content, tool_calls=[
+        {"name": c["name"], "args": c["args"], "id": c["id"]} for c in calls])
 
 
 def refuse_unoffered(env: Environment, calls: list[dict[str, Any]], offered: Mapping[str, Any],
@@ -122,9 +135,12 @@ def refuse_unoffered(env: Environment, calls: list[dict[str, Any]], offered: Map
     return allowed, refused
 
 
-def in_order(calls: Sequence[dict[str, Any]], *groups: Iterable[ToolResult]) -> list[ToolResult]:
-    """Results of several groups, back in the order of ``calls``."""
-    by_id = {r.call_id: r for g in groups for r in g}
+def in_order(calls: Sequence[dict[str, Any]], results: list[ToolResult],
+             refused: list[ToolResult]) -> list[ToolResult]:
+    """Results of the calls that ran and of those refused, back in the order of ``calls``."""
+    if not refused:
+        return results
+    by_id = {r.call_id: r for g in (results, refused) for r in g}
     return [by_id[c["id"]] for c in calls]
 
 

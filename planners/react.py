@@ -17,11 +17,11 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.environment import Environment
-from agent.hookspecs import hookimpl
 from agent.types import Answer, Task, Tool
 
 from .llm import (
     ReplyError,
+    call_message,
     describe_tools,
     in_order,
     model_calls,
@@ -40,13 +40,18 @@ class ReactPlanner:
     max_tools: offer at most this many tools; with more, the retriever picks them per query.
     native_tools: ``True``/``False`` forces native tool calling or the JSON format; ``None``
         uses native tool calling when the model implements ``bind_tools``.
+    first_tool_choice: passed as ``tool_choice`` with the first request (native tool calling
+        only), e.g. ``"required"`` so that a small model starts with a tool call; later
+        requests leave the choice to the model.
     """
 
     name = "react"
 
-    def __init__(self, *, max_tools: int = 40, native_tools: bool | None = None) -> None:
+    def __init__(self, *, max_tools: int = 40, native_tools: bool | None = None,
+                 first_tool_choice: str | None = None) -> None:
         self.max_tools = max_tools
         self.native_tools = native_tools
+        self.first_tool_choice = first_tool_choice
 
     def offered(self, task: Task, env: Environment) -> dict[str, Tool]:
         tools = env.tools
@@ -67,13 +72,14 @@ class ReactPlanner:
         messages: list[BaseMessage] = [SystemMessage(prompt("react_system")),
                                        HumanMessage(task.query)]
         offered = list(tools.values())
+        first = {"tool_choice": self.first_tool_choice} if self.first_tool_choice else {}
         while True:
-            reply = await env.call_model(messages, offered or None)
+            reply = await env.call_model(messages, offered or None, **first)
+            first = {}
             if not reply.tool_calls:
                 return Answer(reply.text)
             calls = model_calls(reply)
-            messages.append(AIMessage(content=reply.content, tool_calls=[
-                {"name": c["name"], "args": c["args"], "id": c["id"]} for c in calls]))
+            messages.append(call_message(reply, calls))
             allowed, refused = refuse_unoffered(env, calls, tools)
             results = await env.call_tools(allowed) if allowed else []
             messages.extend(tool_message(r) for r in in_order(calls, results, refused))
@@ -98,11 +104,6 @@ class ReactPlanner:
                                     "id": f"call_{n}"}
             results = await env.call_tools([call])
             messages.append(observation(results))
-
-
-@hookimpl
-def register_planners(register: Any) -> None:
-    register("react", ReactPlanner, "ReAct: the model calls tools step by step (needs a model)")
 
 
 __all__ = ["ReactPlanner"]

@@ -12,7 +12,7 @@ from agent import Agent
 from agent.errors import ModelNotFoundError
 from agent.models import ModelInfo, list_models, resolve_model
 from agent.plugin_manager import DEFAULT_PLUGINS, load_plugins
-from agent.plugins.openai_compat import OpenAICompatChatModel
+from agent.plugins.openai_chat import OpenAICompatChatModel
 from agent.registry import Registry, build_registry
 
 PLUGIN = "agent.plugins.openai_compat"

@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from agent import Agent, tool
 from agent.models import ModelError
-from agent.plugins.openai_compat import OpenAICompatChatModel, _retry_after
+from agent.plugins.openai_chat import OpenAICompatChatModel, _retry_after
 from agent.schema import as_tool
 
 SECRET = "sk-test-secret-0123456789"

@@ -1,0 +1,285 @@
+"""Agent loop overhead per step: a scripted model, a trivial tool, traces on.
+
+What it measures
+----------------
+One "step" is one ReAct turn: the model replies with one call of ``noop(i: int)`` (an
+``async def`` returning its argument), the tool runs, its result goes back to the model. A
+run of K steps ends with a text answer (K + 1 model calls). The timed region is one whole
+run (at K = 10, several runs per sample, ``--min-steps``); the figure is microseconds per
+step (run time / K), at K = 10 and K = 200, so the
+``flatness`` line (us/step at 200 / us/step at 10) shows whether the cost grows with the
+history. Variants, interleaved round by round in a shuffled order, in one process:
+
+  handwritten        a minimal loop: ``model.ainvoke(messages)``, each call's args checked by a
+                     cached jsonschema validator, ``await noop(**args)``, a ``ToolMessage``
+                     appended; no trace. The floor for a validated loop.
+  agent_react        ``Agent(tools=[noop], planner=ReactPlanner(), store=<temp file>)``: the
+                     framework's react planner, traced to SQLite (steps, tool calls,
+                     transcript), including the final flush that waits for the commit.
+  agent_react_untraced  the same with ``store=False``: what tracing costs is the difference.
+  langgraph_react    LangGraph's ``create_react_agent(model, [noop])`` (peer; only when
+                     langgraph is importable, otherwise a ``skipped`` line), no checkpointer.
+
+Two models, each replying from a prebuilt list (nothing is recorded, so the model itself
+does not grow with the history):
+  lc     a langchain-core ``BaseChatModel`` subclass. Every ``ainvoke`` of such a model costs
+         a few hundred microseconds of langchain-core callback machinery by itself; the
+         ``model_floor`` line measures that cost alone (one ``ainvoke`` per step, nothing
+         else), and each variant's ``overhead_us_per_step`` subtracts it.
+  fast   a duck-typed model (``bind_tools`` returns itself, ``ainvoke`` returns the next
+         reply): what the loop itself costs. Used by all but LangGraph (it needs a real
+         Runnable).
+
+Output: JSON lines (see bench/README.md): per variant, model and K the median/min/max
+us/step; ``paired_ratio_median`` against handwritten with the same model and K;
+``flatness`` lines; ``goal`` lines (agent_react: under 100 us/step of overhead, and at
+most 1.2x from 10 to 200 steps).
+
+Run:  PYTHONPATH=$PWD /work/benchvenv/bin/python bench/bench_agent_loop.py [--rounds 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import importlib.util
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+BENCH = "agent_loop"
+ROOT = Path(__file__).resolve().parents[1]
+GOAL_US = 100.0
+GOAL_FLAT = 1.2
+
+
+def source_tree() -> None:
+    """Import ``agent.planners`` from the source tree when the package is not installed
+    (setuptools maps the top-level ``planners/`` folder to ``agent.planners``)."""
+    import agent
+
+    if importlib.util.find_spec("agent.planners") is not None:
+        return
+    folder = ROOT / "planners"
+    spec = importlib.util.spec_from_file_location(
+        "agent.planners", folder / "__init__.py", submodule_search_locations=[str(folder)])
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["agent.planners"] = module
+    spec.loader.exec_module(module)
+    agent.planners = module  # type: ignore[attr-defined]
+
+
+def line(**rec: Any) -> None:
+    print(json.dumps({"bench": BENCH, **rec}), flush=True)
+
+
+async def noop(i: int) -> int:
+    """Return the number.
+
+    Args:
+        i: a number
+    """
+    return i
+
+
+def replies(k: int) -> list[Any]:
+    from langchain_core.messages import AIMessage
+
+    usage = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+    out = [AIMessage(content="", tool_calls=[{"name": "noop", "args": {"i": i},
+                                              "id": f"call_{i}"}], usage_metadata=usage)
+           for i in range(k)]
+    out.append(AIMessage(content="done", usage_metadata=usage))
+    return out
+
+
+def lc_model_class() -> type:
+    from langchain_core.language_models import BaseChatModel
+    from langchain_core.outputs import ChatGeneration, ChatResult
+
+    class LoopModel(BaseChatModel):
+        script: list[Any]
+        position: int = 0
+
+        @property
+        def _llm_type(self) -> str:
+            return "bench-scripted"
+
+        def bind_tools(self, tools: Any, **kwargs: Any) -> Any:
+            return self.bind(tools=tools, **kwargs)
+
+        def _next(self) -> Any:
+            reply = self.script[self.position]
+            self.position += 1
+            return ChatResult(generations=[ChatGeneration(message=reply)])
+
+        def _generate(self, messages: Any, stop: Any = None, run_manager: Any = None,
+                      **kwargs: Any) -> Any:
+            return self._next()
+
+        async def _agenerate(self, messages: Any, stop: Any = None, run_manager: Any = None,
+                             **kwargs: Any) -> Any:
+            return self._next()
+
+    return LoopModel
+
+
+class FastModel:
+    """Duck-typed chat model: what ``Environment.call_model`` and the loop use, no more."""
+
+    model_name = "bench-fast"
+
+    def __init__(self, script: list[Any]) -> None:
+        self.script = script
+        self.position = 0
+
+    def bind_tools(self, tools: Any, **kwargs: Any) -> FastModel:
+        return self
+
+    async def ainvoke(self, messages: Any, **kwargs: Any) -> Any:
+        reply = self.script[self.position]
+        self.position += 1
+        return reply
+
+
+async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
+    source_tree()
+    from jsonschema import Draft202012Validator
+    from langchain_core.messages import HumanMessage, ToolMessage
+
+    from agent import Agent
+    from agent.planners.react import ReactPlanner
+
+    LoopModel = lc_model_class()
+    scripts = {k: replies(k) for k in sizes}
+    tmp = tempfile.TemporaryDirectory(prefix="bench-agent-loop-")
+    agent = Agent(tools=[noop], planner=ReactPlanner(), store=Path(tmp.name) / "trace.db",
+                  max_steps=10_000)
+    validator = Draft202012Validator(agent.tools["noop"].parameters)
+
+    def make(kind: str, k: int) -> Any:
+        return LoopModel(script=scripts[k]) if kind == "lc" else FastModel(scripts[k])
+
+    async def handwritten(kind: str, k: int) -> None:
+        model = make(kind, k)
+        messages: list[Any] = [HumanMessage("count")]
+        bound = model.bind_tools([agent.tools["noop"].spec()])
+        while True:
+            reply = await bound.ainvoke(messages)
+            messages.append(reply)
+            if not reply.tool_calls:
+                assert reply.content == "done"
+                return
+            for tc in reply.tool_calls:
+                validator.validate(tc["args"])
+                out = await noop(**tc["args"])
+                messages.append(ToolMessage(content=str(out), tool_call_id=tc["id"]))
+
+    async def agent_react(kind: str, k: int) -> None:
+        agent._model = make(kind, k)
+        run = await agent.run("count")
+        await agent.aflush()
+        assert run.status == "ok" and run.answer == "done", (run.status, run.error)
+        assert len(run.results) == k
+
+    untraced = Agent(tools=[noop], planner=ReactPlanner(), store=False, max_steps=10_000)
+
+    async def agent_react_untraced(kind: str, k: int) -> None:
+        untraced._model = make(kind, k)
+        run = await untraced.run("count")
+        assert run.status == "ok" and len(run.results) == k
+
+    async def model_floor(kind: str, k: int) -> None:
+        model = make(kind, k).bind_tools([agent.tools["noop"].spec()])
+        messages = [HumanMessage("count")]
+        for _ in range(k + 1):
+            await model.ainvoke(messages)
+
+    variants: dict[str, Any] = {"handwritten": handwritten, "agent_react": agent_react,
+                                "agent_react_untraced": agent_react_untraced,
+                                "model_floor": model_floor}
+    try:
+        from langgraph.prebuilt import create_react_agent
+    except ImportError:
+        line(variant="langgraph_react", skipped="langgraph not installed")
+    else:
+        async def langgraph_react(kind: str, k: int) -> None:
+            graph = create_react_agent(make(kind, k), [noop])
+            out = await graph.ainvoke({"messages": [HumanMessage("count")]},
+                                      {"recursion_limit": 2 * k + 10})
+            assert out["messages"][-1].content == "done"
+
+        variants["langgraph_react"] = langgraph_react
+
+    cases = [(v, kind, k) for v in variants for kind in ("lc", "fast") for k in sizes
+             if not (v == "langgraph_react" and kind == "fast")]
+    for case in cases:  # warm-up
+        await variants[case[0]](case[1], case[2])
+    samples: dict[tuple[str, str, int], list[float]] = {c: [] for c in cases}
+    for _ in range(rounds):
+        order = list(cases)
+        random.shuffle(order)
+        for v, kind, k in order:
+            reps = max(1, min_steps // k)  # each sample covers at least min_steps steps
+            gc.collect()
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                await variants[v](kind, k)
+            samples[(v, kind, k)].append((time.perf_counter() - t0) / (k * reps) * 1e6)
+    agent.close()
+    tmp.cleanup()
+
+    def med(c: tuple[str, str, int]) -> float:
+        return statistics.median(samples[c])
+
+    for (v, kind, k), s in samples.items():
+        rec: dict[str, Any] = {"variant": v, "model": kind, "steps": k, "unit": "us_per_step",
+                               "median": round(med((v, kind, k)), 1),
+                               "min": round(min(s), 1), "max": round(max(s), 1),
+                               "repeats": len(s)}
+        if v != "model_floor":
+            floor = samples[("model_floor", kind, k)]
+            rec["overhead_us_per_step"] = round(statistics.median(
+                a - b for a, b in zip(s, floor, strict=True)), 1)
+            if v != "handwritten":
+                hand = samples[("handwritten", kind, k)]
+                rec["paired_ratio_median"] = round(statistics.median(
+                    a / b for a, b in zip(s, hand, strict=True)), 2)
+        line(**rec)
+    small, large = min(sizes), max(sizes)
+    for v, kind, _ in cases:
+        if _ != small:
+            continue
+        flat = med((v, kind, large)) / med((v, kind, small))
+        line(variant=v, model=kind, flatness=round(flat, 2),
+             note=f"us/step at {large} steps / at {small} steps")
+    for kind in ("fast", "lc"):
+        over = {k: statistics.median(
+            a - b for a, b in zip(samples[("agent_react", kind, k)],
+                                  samples[("model_floor", kind, k)], strict=True))
+            for k in sizes}
+        worst = max(over.values())
+        line(variant="agent_react", model=kind, goal=f"< {GOAL_US:g} us/step overhead",
+             overhead_us_per_step=round(worst, 1), met=worst < GOAL_US)
+    flat = med(("agent_react", "fast", large)) / med(("agent_react", "fast", small))
+    line(variant="agent_react", model="fast", goal=f"<= {GOAL_FLAT}x from {small} to {large}",
+         flatness=round(flat, 2), met=flat <= GOAL_FLAT)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--sizes", default="10,200")
+    parser.add_argument("--min-steps", type=int, default=200,
+                        help="runs per sample: enough for this many steps")
+    a = parser.parse_args()
+    warnings.filterwarnings("ignore", message=".*create_react_agent has been moved")
+    asyncio.run(main(a.rounds, [int(x) for x in a.sizes.split(",")], a.min_steps))
