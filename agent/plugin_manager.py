@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "agent.planners.dataflow",
     "agent.planners.llm_planners",
     "agent.plugins.openai_compat",
+    "agent.plugins.llamacpp",
 )
 
 
