@@ -209,10 +209,10 @@ def test_verdicts():
 
 
 def test_registered_as_a_plugin():
-    from agent.planners import compiler
+    from agent.planners import llm_planners
 
     plugins = PluginSet()
-    plugins.add(compiler, "agent.planners.compiler", "builtin")
+    plugins.add(llm_planners, "agent.planners.llm_planners", "builtin")
     assert isinstance(build_registry(plugins).planner("compiler"), CompilerPlanner)
 
 

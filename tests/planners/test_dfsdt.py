@@ -116,10 +116,10 @@ async def test_tokens_and_trace(tmp_path: Path):
 
 
 def test_registered_as_a_plugin():
-    from agent.planners import dfsdt
+    from agent.planners import llm_planners
 
     plugins = PluginSet()
-    plugins.add(dfsdt, "agent.planners.dfsdt", "builtin")
+    plugins.add(llm_planners, "agent.planners.llm_planners", "builtin")
     assert isinstance(build_registry(plugins).planner("dfsdt", width=3), DfsdtPlanner)
 
 
