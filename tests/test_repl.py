@@ -7,7 +7,6 @@ cancelled with Ctrl-C) and ``note TEXT`` calls a tool with side effects (to be a
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sqlite3
@@ -17,11 +16,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import pexpect
 import pytest
 
 from agent.repl import convert, field_label
-
-pexpect = pytest.importorskip("pexpect")
 
 PLUGIN = '''
 """A scripted planner and two tools for the chat REPL tests."""
@@ -289,8 +287,6 @@ def test_chat_unknown_planner_flag_is_one_line(chat_env: dict[str, str], tmp_pat
                         out.stderr.strip())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("agent.planners.dataflow") is None,
-                    reason="dataflow planner not installed yet")
 def test_chat_default_planner_asks_for_the_missing_unit(
         chat_env: dict[str, str], tmp_path: Path) -> None:
     chat = Chat(chat_env, tmp_path)

@@ -14,7 +14,7 @@ def smollm2_server() -> Iterator[str]:
     Yields the base URL, ending in ``/v1``. One server for the whole session (loading the model
     takes a few seconds); 2 threads, a small context.
     """
-    xllamacpp = pytest.importorskip("xllamacpp")
+    import xllamacpp  # the dev extra installs it: a missing runtime fails, it does not skip
     from support.models import smollm2_path
 
     params = xllamacpp.CommonParams()

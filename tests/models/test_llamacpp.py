@@ -12,18 +12,14 @@ from typing import Any
 import jsonschema
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
+from support.models import smollm2_path
 
 from agent import Agent
 from agent.errors import AgentError
 from agent.plugin_manager import load_plugins
+from agent.plugins import llamacpp_chat as llamacpp
 from agent.registry import Registry, build_registry
 from agent.types import Answer
-
-pytest.importorskip("xllamacpp")
-
-from support.models import smollm2_path
-
-from agent.plugins import llamacpp_chat as llamacpp
 
 ID_QUERY = f"{smollm2_path()}?n_ctx=1024&max_string=40&threads=1"
 PLUGINS = ["agent.tools.calculator", "agent.tools.units", "agent.plugins.llamacpp"]

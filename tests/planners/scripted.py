@@ -170,17 +170,13 @@ def scripted(*items: Any, native_tools: bool = True, **options: Any) -> Scripted
 
 
 def local_model(**options: Any) -> Any:
-    """SmolLM2-135M through the embedded llama.cpp plugin; skips without xllamacpp or the
-    cached GGUF file (``tests/support/models.py`` fetches it)."""
-    import pytest
+    """SmolLM2-135M through the embedded llama.cpp plugin (xllamacpp comes with the ``dev``
+    extra; ``tests/support/models.py`` fetches the GGUF file on first use)."""
+    from support.models import smollm2_path
 
-    pytest.importorskip("xllamacpp")
-    from support.models import CACHE, GGUF
+    from agent.plugins.llamacpp_chat import LlamaCppChatModel
 
-    path = CACHE / GGUF
-    if not path.exists():
-        pytest.skip(f"the local test model is not cached at {path}")
-    from agent.plugins.llamacpp import LlamaCppChatModel
+    path = smollm2_path()
 
     return LlamaCppChatModel(model_path=str(path), **{"n_ctx": 2048, "max_tokens": 48,
                                                       **options})
