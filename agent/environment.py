@@ -6,8 +6,9 @@ A planner never calls a tool, a model or the user directly; it goes through its
 
 from __future__ import annotations
 
+import itertools
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -25,9 +26,13 @@ class StepLimitReached(Exception):
     """Internal: the planner used up ``max_steps``; the run ends ``max_steps``."""
 
 
+_PROCESS = secrets.token_hex(3)  # tells processes apart
+_COUNTER = itertools.count()
+
+
 def new_id() -> str:
-    """Time-ordered unique id (sortable by creation)."""
-    return f"{time.time_ns():016x}{uuid.uuid4().hex[:12]}"
+    """Time-ordered unique id (sortable by creation): time in ns, process, counter."""
+    return f"{time.time_ns():016x}{_PROCESS}{next(_COUNTER) & 0xFFFFFF:06x}"
 
 
 class Environment:

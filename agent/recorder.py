@@ -9,6 +9,7 @@ kept in ``errors`` (and logged); it never breaks the run that produced it.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -18,27 +19,41 @@ log = logging.getLogger("agent.trace")
 
 
 class TraceRecorder:
-    def __init__(self, store: Any) -> None:
+    """``delay``: inside an event loop, how long writes may pile up before a commit (a burst
+    of steps then costs one transaction, not one each)."""
+
+    def __init__(self, store: Any, delay: float = 0.005) -> None:
         self.store = store
+        self.delay = delay
         self.errors: list[str] = []
         self._pending: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+        self._steps: dict[str, int] = {}  # step id -> its record's place in _pending
         self._lock = threading.Lock()
         self._scheduled = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-trace")
+        # A program that ends without close() (asyncio.run(agent.run(...)) and exit) still
+        # gets its last records: by then the worker thread takes no work, so write here.
+        atexit.register(self._drain)
 
     def put(self, op: str, *args: Any, **kwargs: Any) -> None:
         """Queue one store write (a method name of ``TraceStore`` and its arguments).
 
-        Inside an event loop the writer is woken at the end of the loop's current pass, so
-        every record produced in that pass goes into the same transaction.
+        Inside an event loop the writer is woken ``delay`` seconds later, so every record
+        produced meanwhile goes into the same transaction.
         """
         with self._lock:
+            if op == "record_step":  # a step begun and ended in one batch is written once
+                where = self._steps.get(args[0]["id"])
+                if where is not None:
+                    self._pending[where] = (op, args, kwargs)
+                    return
+                self._steps[args[0]["id"]] = len(self._pending)
             self._pending.append((op, args, kwargs))
             if self._scheduled:
                 return
             self._scheduled = True
         try:
-            asyncio.get_running_loop().call_soon(self._submit)
+            asyncio.get_running_loop().call_later(self.delay, self._submit)
         except RuntimeError:
             self._submit()
 
@@ -48,6 +63,7 @@ class TraceRecorder:
     def _drain(self) -> None:
         with self._lock:
             ops, self._pending = self._pending, []
+            self._steps.clear()
             self._scheduled = False
         if not ops:
             return
@@ -68,3 +84,4 @@ class TraceRecorder:
     def close(self) -> None:
         self.flush_sync()
         self._thread.shutdown(wait=True)
+        atexit.unregister(self._drain)

@@ -220,3 +220,22 @@ async def test_secrets_in_arguments_never_reach_the_database(tmp_path: Path) -> 
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("t.db*"))
     assert b"s3cr3t-t0ken-value" not in raw and b"sk-live-abcdefghijklmnop1234" not in raw
     assert b"example.org" in raw
+
+
+def test_a_program_that_exits_without_close_keeps_its_trace(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    script = textwrap.dedent(f"""
+        import asyncio
+        from agent import Agent
+
+        async def add(a: int, b: int) -> int:
+            '''Add.'''
+            return a + b
+
+        agent = Agent([add], store={str(path)!r})
+        asyncio.run(agent.execute([{{"name": "add", "args": {{"a": 1, "b": 2}}}}]))
+    """)
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=tmp_path, timeout=60)
+    db = sqlite3.connect(path)
+    assert db.execute("select status from runs").fetchall() == [("ok",)]
+    assert db.execute("select status, content from tool_calls").fetchall() == [("success", "3")]
