@@ -28,6 +28,8 @@ class TraceRecorder:
         self.errors: list[str] = []
         self._pending: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
         self._steps: dict[str, int] = {}  # step id -> its record's place in _pending
+        self._closed = False
+        self._wake_loop: asyncio.AbstractEventLoop | None = None
         self._lock = threading.Lock()
         self._scheduled = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-trace")
@@ -49,16 +51,28 @@ class TraceRecorder:
                     return
                 self._steps[args[0]["id"]] = len(self._pending)
             self._pending.append((op, args, kwargs))
-            if self._scheduled:
+            try:
+                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+            except RuntimeError:
+                loop = None
+            # A wake-up set on a loop that has since ended never fires: set a new one.
+            if self._scheduled and loop is self._wake_loop:
                 return
-            self._scheduled = True
-        try:
-            asyncio.get_running_loop().call_later(self.delay, self._submit)
-        except RuntimeError:
+            self._scheduled, self._wake_loop = True, loop
+        if loop is not None:
+            loop.call_later(self.delay, self._submit)
+        else:
             self._submit()
 
     def _submit(self) -> None:
-        self._thread.submit(self._drain)
+        # The delayed wake-up may fire after close() (which already wrote everything) or
+        # while the interpreter shuts down (the worker takes no more work: write here).
+        if self._closed:
+            return
+        try:
+            self._thread.submit(self._drain)
+        except RuntimeError:
+            self._drain()
 
     def _drain(self) -> None:
         with self._lock:
@@ -74,6 +88,11 @@ class TraceRecorder:
             self.errors.append(message)
             log.warning(message)
 
+    def kick(self) -> None:
+        """Start writing what is queued now, without waiting (a run just ended)."""
+        if not self._closed:
+            self._submit()
+
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         await asyncio.wrap_future(self._thread.submit(self._drain))
@@ -83,5 +102,6 @@ class TraceRecorder:
 
     def close(self) -> None:
         self.flush_sync()
+        self._closed = True
         self._thread.shutdown(wait=True)
         atexit.unregister(self._drain)

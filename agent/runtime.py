@@ -280,6 +280,8 @@ class Agent:
             log.exception("planner failed")
             run.status, run.error = "error", f"{type(exc).__name__}: {exc}"
         self._finish(run)
+        if self._trace is not None:
+            self._trace.kick()  # committed in the background; aflush() waits for it
         await self._hooks.settle()
         return run
 

@@ -239,3 +239,20 @@ def test_a_program_that_exits_without_close_keeps_its_trace(tmp_path: Path) -> N
     db = sqlite3.connect(path)
     assert db.execute("select status from runs").fetchall() == [("ok",)]
     assert db.execute("select status, content from tool_calls").fetchall() == [("success", "3")]
+
+
+def test_runs_in_short_lived_event_loops_are_committed_without_close(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    agent = Agent([lookup], store=path)
+    for city in ("Oslo", "Lyon", "Rome"):
+        asyncio.run(agent.execute([{"name": "lookup", "args": {"city": city}}]))
+    deadline = time.monotonic() + 10
+    count = 0
+    while time.monotonic() < deadline:  # the writer thread commits in the background
+        count = sqlite3.connect(path).execute(
+            "select count(*) from runs where status = 'ok'").fetchone()[0]
+        if count == 3:
+            break
+        time.sleep(0.02)
+    assert count == 3
+    agent.close()
