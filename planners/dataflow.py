@@ -436,9 +436,15 @@ class DataflowPlanner:
                 # the rest of the query's.
                 pool = [v for v in clause.values if v.index not in taken]
                 filling = fill(tool, pool, clause.text, role_hint=p.role)
-                if filling.missing:
-                    wide = [v for v in values if v.index not in taken]
-                    filling = fill(tool, wide, clause.text, role_hint=p.role, mentions=False)
+                if filling.missing:  # only what the clause lacks comes from elsewhere
+                    mine = {v.index for v in filling.used.values()}
+                    wide = [v for v in values if v.index not in taken and v.index not in mine]
+                    more = fill(tool, wide, clause.text, role_hint=p.role, mentions=False)
+                    for m in list(filling.missing):
+                        if m.name in more.args:
+                            filling.args[m.name] = more.args[m.name]
+                            filling.used[m.name] = more.used[m.name]
+                            filling.missing.remove(m)
                 relevance = index.score(name, clause.stems)
                 named = out.pointer and stem(out.pointer.rsplit("/", 1)[-1]) in clause.stems
                 if p.kind in LITERAL_KINDS and not named:
