@@ -140,7 +140,26 @@ class DataflowPlanner:
                 clauses[-1] = self._clause(query, clauses[-1].start, end, values)
                 continue
             clauses.append(piece)
-        return clauses
+        return self._forward(query, clauses, values, index)
+
+    def _forward(self, query: str, clauses: list[Clause], values: list[Value],
+                 index: ToolIndex) -> list[Clause]:
+        """A leading clause with no values that its tool could run on ("Which country and
+        time zone are Zurich and Prague in?") belongs to the clause after it."""
+        out: list[Clause] = []
+        i = 0
+        while i < len(clauses):
+            c = clauses[i]
+            best = index.rank(c.stems, intent=True)
+            own = any(v.kind != "word" for v in c.values)
+            if (not own and i + 1 < len(clauses) and best
+                    and not self._self_contained(c, best[0][1], index)):
+                clauses[i + 1] = self._clause(query, c.start, clauses[i + 1].end, values)
+                i += 1
+                continue
+            out.append(c)
+            i += 1
+        return out
 
     def _continues(self, prev: Clause, piece: Clause, best: list[tuple[float, str]],
                    strong: bool, index: ToolIndex) -> bool:
