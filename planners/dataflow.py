@@ -172,26 +172,42 @@ class DataflowPlanner:
         own = any(v.kind != "word" for v in piece.values)
         if not own:
             return not (strong and self._self_contained(piece, best[0][1], index))
-        before = index.rank(prev.stems, intent=True)
-        if strong and (not before or before[0][1] != best[0][1]):
+        before = self._likely_tool(prev, index)
+        if strong and (before is None or before not in {n for r, n in best
+                                                        if r >= 0.8 * best[0][0]}):
             return False
         if strong and index.name_stems[best[0][1]] & set(piece.stems):
             return False  # "the weather in Oslo and the weather in Paris"
-        if not before:
+        if before is None:
             return True
-        tool = index.tools[before[0][1]]
+        tool = index.tools[before]
         mine = fill(tool, piece.values, piece.text)
-        if max(self._strengths(tool, mine)) < 2.0:
+        if max(self._strengths(tool, mine)) < 1.5:
             # Not the last goal's inputs: a new goal if it names an option some tool takes
             # ("and its price in US dollars"), else more words about the same goal.
             return not any(v.extra.get("option") for v in piece.values)
         earlier = fill(tool, prev.values, prev.text)
         again = [k for k, v in mine.used.items()
                  if k in earlier.used and earlier.used[k].kind == v.kind]
-        if again and not strong and 2 * len(again) >= len(mine.used):
-            piece.repeats = True  # it only re-says what the last goal was given
+        if again and 2 * len(again) >= len(mine.used):
+            # It gives the last goal's inputs again: the same question about something else
+            # ("which airports serve New York, and which serve Washington?"). With words of
+            # its own it is planned as a goal; without, it repeats the last one.
+            piece.repeats = not strong
             return False
         return True
+
+    @staticmethod
+    def _likely_tool(clause: Clause, index: ToolIndex) -> str | None:
+        """The clause's goal tool as far as words tell, ties broken by which one its values
+        fit ("which airports serve New York": find_airports, not airport_info)."""
+        ranked = index.rank(clause.stems, intent=True)
+        if not ranked:
+            return None
+        near = [n for r, n in ranked if r >= 0.8 * ranked[0][0]]
+        if len(near) == 1:
+            return near[0]
+        return max(near, key=lambda n: fill(index.tools[n], clause.values, clause.text).score)
 
     @staticmethod
     def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
