@@ -252,7 +252,8 @@ class DataflowPlanner:
             used, holes = self._build(tool, filling, clause, values, query, tools, index,
                                       scratch, answers)
             options = sum(1 for v in filling.used.values() if v.extra.get("enum_word"))
-            key = (len(own & used) + options, total - holes)
+            added = len(scratch.calls) - len(plan.calls)  # shorter plans first, as in the paper
+            key = (len(own & used) + options, total - holes - 0.5 * added)
             if best_key is None or key > best_key:
                 best_key, best = key, (tool, filling)
         if best is not None:
@@ -493,7 +494,8 @@ class DataflowPlanner:
                 cost = len(filling.missing)
                 role = int(wanted_role is not None
                            and role_of(out.pointer.rsplit("/", 1)[-1]) == wanted_role)
-                rank = (cost, -named, -role, -(match * 2 + filling.score + 0.3 * relevance))
+                rank = (cost, -named, -len(fresh), -role,
+                        -(match * 2 + filling.score + 0.3 * relevance))
                 if best is None or rank < best[0]:
                     best = (rank, tool, filling, out)
         if best is None:
@@ -518,6 +520,7 @@ class DataflowPlanner:
             return None
         call = plan.add(tool.name, args)
         plan.refs.add(_ref(call, out))
+        plan.fed.add((call.id, out.concept))
         return {"$ref": _ref(call, out)}
 
     @staticmethod
@@ -538,8 +541,9 @@ class DataflowPlanner:
                 continue
             for out in outputs(tools[call.name]):
                 match = concepts_match(p.concept, out.concept)
-                if not match or (call in local and _ref(call, out) in plan.refs):
-                    continue
+                if not match or (call in local and (_ref(call, out) in plan.refs or (
+                        call.id, out.concept) in plan.fed)):
+                    continue  # one producer call feeds one goal parameter per concept
                 field_words = [stem(w) for w in words(out.pointer.rsplit("/", 1)[-1]
                                                       .replace("_", " "))]
                 named = sum(w in clause.stems for w in field_words)
@@ -552,6 +556,7 @@ class DataflowPlanner:
             return None
         _, call, out = best
         plan.refs.add(_ref(call, out))
+        plan.fed.add((call.id, out.concept))
         return {"$ref": _ref(call, out)}
 
     # Asking ------------------------------------------------------------------------------
