@@ -117,7 +117,8 @@ class DataflowPlanner:
             if v.kind == "number" and v.unit and stem(v.unit.lower()) in index.count_words:
                 v.extra["counts"] = stem(v.unit.lower())
         clauses = self.clauses(query, values, index)
-        plan = Plan(answers=dict(answers or {}))
+        plan = Plan(answers=dict(answers or {}),
+                    role=clause_role([stem(w) for w in words(query)]))
         for clause in clauses[: self.max_goals]:
             self._plan_goal(clause, values, query, tools, index, plan, answers or {})
         return plan
@@ -459,7 +460,7 @@ class DataflowPlanner:
         earlier = self._from_plan(p, clause, tools, plan, exclude)
         if earlier is not None:
             return earlier
-        wanted_role = p.role or clause_role(clause.stems)
+        wanted_role = p.role or clause_role(clause.stems) or plan.role
         best = None
         for name, tool in tools.items():
             if name in exclude or tool.side_effects:
@@ -533,7 +534,7 @@ class DataflowPlanner:
         several outputs of the concept, one the clause names wins, then one whose role the
         clause's words give ("where does it land" -> the destination).
         """
-        wanted_role = clause_role(clause.stems)
+        wanted_role = clause_role(clause.stems) or plan.role
         best: tuple[tuple[int, int, float], Call, Output] | None = None
         local = plan.calls[plan.goal_start:]
         for call in [*plan.goals, *local]:
