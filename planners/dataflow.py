@@ -26,23 +26,21 @@ from agent.hookspecs import hookimpl
 from agent.types import Answer, Task, Tool, ToolResult
 
 from .answers import no_tool_answer, summarize
+from .clauses import MIN_RELEVANCE, split_clauses
 from .concepts import Output, concepts_match, outputs, role_of
-from .filling import Filling, Param, fill, looks_like_identifier, params_of
+from .filling import Filling, Param, fill, looks_like_identifier, params_of, strengths
 from .index import ToolIndex
 from .options import name_options
 from .plan import Call, Clause, Hole, Plan
 from .repair import refused, reuse
-from .text import STOPWORDS, stem, words
+from .text import stem, words
 from .values import Value, extract
 
 SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
 LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
-MIN_RELEVANCE = 1.5  # below this no tool "fits" a clause
 MAX_DEPTH = 3  # producer chains longer than this are not searched
 LITERAL_KINDS = frozenset({"date", "time", "datetime", "number", "integer", "boolean"})
 MAX_REPAIRS = 2  # re-plans after a tool refuses its input
-SPLIT = re.compile(r"\s*(?:[;?!]|\.(?:\s|$)|\s[-–—]\s|,?\s+(?:and then|and also|then|also|"
-                   r"as well as|plus|and)\s+)\s*", re.I)
 
 
 class DataflowPlanner:
@@ -116,119 +114,12 @@ class DataflowPlanner:
             v.extra["before"] = query[max(0, v.start - 40):max(v.start, 0)]
             if v.kind == "number" and v.unit and stem(v.unit.lower()) in index.count_words:
                 v.extra["counts"] = stem(v.unit.lower())
-        clauses = self.clauses(query, values, index)
+        clauses = split_clauses(query, values, index)
         plan = Plan(answers=dict(answers or {}),
                     role=clause_role([stem(w) for w in words(query)]))
         for clause in clauses[: self.max_goals]:
             self._plan_goal(clause, values, query, tools, index, plan, answers or {})
         return plan
-
-    def clauses(self, query: str, values: list[Value], index: ToolIndex) -> list[Clause]:
-        """Split into goal clauses; a piece that names no tool joins the clause before it."""
-        pieces, pos = [], 0
-        for m in SPLIT.finditer(query):
-            pieces.append((pos, m.start()))
-            pos = m.end()
-        pieces.append((pos, len(query)))
-        clauses: list[Clause] = []
-        for start, end in pieces:
-            if end <= start:
-                continue
-            piece = self._clause(query, start, end, values)
-            best = index.rank(piece.stems, intent=True)
-            strong = bool(best) and best[0][0] >= MIN_RELEVANCE
-            if clauses and self._continues(clauses[-1], piece, best, strong, index):
-                clauses[-1] = self._clause(query, clauses[-1].start, end, values)
-                continue
-            clauses.append(piece)
-        return self._forward(query, clauses, values, index)
-
-    def _forward(self, query: str, clauses: list[Clause], values: list[Value],
-                 index: ToolIndex) -> list[Clause]:
-        """A leading clause with no values that its tool could run on ("Which country and
-        time zone are Zurich and Prague in?") belongs to the clause after it."""
-        out: list[Clause] = []
-        i = 0
-        while i < len(clauses):
-            c = clauses[i]
-            best = index.rank(c.stems, intent=True)
-            own = any(v.kind != "word" for v in c.values)
-            if (not own and i + 1 < len(clauses) and best
-                    and not self._self_contained(c, best[0][1], index)):
-                clauses[i + 1] = self._clause(query, c.start, clauses[i + 1].end, values)
-                i += 1
-                continue
-            out.append(c)
-            i += 1
-        return out
-
-    def _continues(self, prev: Clause, piece: Clause, best: list[tuple[float, str]],
-                   strong: bool, index: ToolIndex) -> bool:
-        """Does ``piece`` go on with the clause before it rather than state a new goal?
-
-        Without values of its own it does, unless its tool needs none ("and what time is
-        it"). With values it does when the previous goal's tool takes them ("... and under
-        300 euros a night"), unless it names another tool or names the same one again.
-        """
-        own = any(v.kind != "word" for v in piece.values)
-        if not own:
-            return not (strong and self._self_contained(piece, best[0][1], index))
-        before = self._likely_tool(prev, index)
-        if strong and (before is None or before not in {n for r, n in best
-                                                        if r >= 0.8 * best[0][0]}):
-            return False
-        if strong and index.name_stems[best[0][1]] & set(piece.stems):
-            return False  # "the weather in Oslo and the weather in Paris"
-        if before is None:
-            return True
-        tool = index.tools[before]
-        mine = fill(tool, piece.values, piece.text)
-        if max(self._strengths(tool, mine)) < 1.5:
-            # Not the last goal's inputs: a new goal if it names an option some tool takes
-            # ("and its price in US dollars"), else more words about the same goal.
-            return not any(v.extra.get("option") for v in piece.values)
-        earlier = fill(tool, prev.values, prev.text)
-        again = [k for k, v in mine.used.items()
-                 if k in earlier.used and earlier.used[k].kind == v.kind]
-        if again and 2 * len(again) >= len(mine.used):
-            # It gives the last goal's inputs again: the same question about something else
-            # ("which airports serve New York, and which serve Washington?"). With words of
-            # its own it is planned as a goal; without, it repeats the last one.
-            piece.repeats = not strong
-            return False
-        return True
-
-    @staticmethod
-    def _likely_tool(clause: Clause, index: ToolIndex) -> str | None:
-        """The clause's goal tool as far as words tell, ties broken by which one its values
-        fit ("which airports serve New York": find_airports, not airport_info)."""
-        ranked = index.rank(clause.stems, intent=True)
-        if not ranked:
-            return None
-        near = [n for r, n in ranked if r >= 0.8 * ranked[0][0]]
-        if len(near) == 1:
-            return near[0]
-        return max(near, key=lambda n: fill(index.tools[n], clause.values, clause.text).score)
-
-    @staticmethod
-    def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
-        """A piece without values of its own is a goal only if its tool needs none
-        ("... and what time is it"), not a question about what came before ("and the
-        currency?")."""
-        tool = index.tools[name]
-        return not (tool.parameters.get("required") or []) or bool(
-            fill(tool, piece.values, piece.text).args)
-
-    @staticmethod
-    def _clause(query: str, start: int, end: int, values: list[Value]) -> Clause:
-        inside = [v for v in values if v.start >= start and v.end <= end]
-        masked = query[start:end]
-        for v in sorted(inside, key=lambda v: -v.start):  # names are not tool words
-            if v.kind in ("entity", "quoted", "code", "number", "date", "time", "datetime",
-                          "path", "url", "email"):
-                masked = masked[: v.start - start] + " " + masked[v.end - start:]
-        stems = [stem(w) for w in words(masked) if w not in STOPWORDS]
-        return Clause(query[start:end], start, end, inside, stems)
 
     def _plan_goal(self, clause: Clause, values: list[Value], query: str,
                    tools: dict[str, Tool], index: ToolIndex, plan: Plan,
@@ -397,7 +288,7 @@ class DataflowPlanner:
             if tool.side_effects:
                 continue
             filling = fill(tool, clause.values, clause.text)
-            if not filling.used or max(self._strengths(tool, filling)) < 3.0:
+            if not filling.used or max(strengths(tool, filling)) < 3.0:
                 continue
             from_plan = [self._from_plan(p, clause, tools, plan, {name})
                          for p in filling.missing]
@@ -411,17 +302,6 @@ class DataflowPlanner:
         if not scored or (len(scored) > 1 and scored[1][0] > 0.8 * scored[0][0]):
             return None
         return scored[0]
-
-    @staticmethod
-    def _strengths(tool: Tool, filling: Filling) -> list[float]:
-        from .filling import score
-
-        params = {p.name: p for p in params_of(tool)}
-        out = [0.0]
-        for pname, v in filling.used.items():
-            s = 4.0 if params[pname].enum is not None else score(params[pname], v)
-            out.append(s or 0.0)
-        return out
 
     @staticmethod
     def _named(tools: dict[str, Tool], ref: dict[str, str], clause: Clause) -> int:

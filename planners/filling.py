@@ -463,3 +463,13 @@ def coerce(p: Param, v: Value) -> Any:
     if p.kind == "date" and v.kind == "datetime":
         return str(v.value).split("T", 1)[0]
     return v.value
+
+
+def strengths(tool: Tool, filling: Filling) -> list[float]:
+    """How strongly each parameter was filled (an enum option counts 4); starts with 0."""
+    params = {p.name: p for p in params_of(tool)}
+    out = [0.0]
+    for pname, v in filling.used.items():
+        s = 4.0 if params[pname].enum is not None else score(params[pname], v)
+        out.append(s or 0.0)
+    return out
