@@ -34,6 +34,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "agent.planners.llm_planners",
     "agent.plugins.openai_compat",
     "agent.plugins.llamacpp",
+    "agent.plugins.langchain_models",
 )
 
 

@@ -23,7 +23,7 @@ Options, in order of precedence: query parameters on the model id, keyword argum
 ============== =========================== ========================================
 option         environment variable        default
 ============== =========================== ========================================
-n_ctx          ``AGENT_LOCAL_N_CTX``       4096 (context window, in tokens)
+n_ctx          ``AGENT_LOCAL_N_CTX``       8192 (context window, in tokens)
 threads        ``AGENT_LOCAL_THREADS``     every core this process may use
 max_tokens     ``AGENT_LOCAL_MAX_TOKENS``  512 (tokens generated per reply)
 temperature    ``AGENT_LOCAL_TEMPERATURE`` 0 (greedy: the same prompt, the same reply)
@@ -208,7 +208,8 @@ def grammar_schema(schema: Any, max_string: int = 200) -> Any:
     """A copy of a parameters schema fit for the grammar engine.
 
     Annotations (``x-*``, descriptions, examples) are dropped; free-text strings get a
-    ``maxLength`` so a small model cannot ramble inside one, and objects that do not say
+    ``maxLength`` so a small model cannot ramble inside one, and at least one character
+    (a small model's favourite argument is ``""``), and objects that do not say
     otherwise get ``additionalProperties: false``. Anything the engine accepts still
     validates against the original schema (the copy is only stricter).
     """
@@ -229,6 +230,7 @@ def grammar_schema(schema: Any, max_string: int = 200) -> Any:
     free_text = not ({"enum", "const", "pattern", "format", "maxLength"} & out.keys())
     if out.get("type") == "string" and free_text:
         out["maxLength"] = max(max_string, int(out.get("minLength", 0)))
+        out.setdefault("minLength", 1)
     return out
 
 
@@ -277,16 +279,49 @@ def _choice_name(tool_choice: Any) -> str | None:
 
 
 def tools_prompt(tools: Sequence[dict[str, Any]], tool_choice: Any) -> str:
+    """The tools as compact signatures: a small model's context is short and its prompt slow.
+
+    The grammar already enforces each schema, so the model needs names, types and meanings,
+    not the JSON Schema itself (17 tools: about a quarter of the tokens).
+    """
     lines = ["You can call these tools:"]
     for t in tools:
         fn = t["function"]
-        params = json.dumps(fn.get("parameters") or {}, separators=(",", ":"))
-        lines.append(f"- {fn['name']}: {fn.get('description', '').strip()}\n"
-                     f"  arguments (JSON Schema): {params}")
+        lines.append(_signature(fn))
     lines.append('To call a tool, reply with {"tool": "<tool name>", "arguments": {...}}.')
     if _choice_name(tool_choice) in (None, "auto"):
         lines.append('When no tool is needed, reply with {"answer": "<your answer>"}.')
     return "\n".join(lines)
+
+
+def _signature(fn: dict[str, Any]) -> str:
+    """``name(a: number, b?: "x"|"y") - description`` plus one line per described argument."""
+    params = fn.get("parameters") or {}
+    props: dict[str, Any] = params.get("properties") or {}
+    required = set(params.get("required") or ())
+    args, notes = [], []
+    for name, schema in props.items():
+        optional = "" if name in required else "?"
+        args.append(f"{name}{optional}: {_type_text(schema)}")
+        about = str(schema.get("description") or "").strip()
+        if about:
+            notes.append(f"    {name}: {about}")
+    head = f"- {fn['name']}({', '.join(args)}): {str(fn.get('description', '')).strip()}"
+    return "\n".join([head, *notes])
+
+
+def _type_text(schema: dict[str, Any]) -> str:
+    if "enum" in schema:
+        return "|".join(json.dumps(v) for v in schema["enum"])
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return "|".join(_type_text(s) for s in schema[key])
+    kind = schema.get("type", "any")
+    if isinstance(kind, list):
+        return "|".join(str(k) for k in kind)
+    if kind == "array":
+        return f"{_type_text(schema.get('items') or {})}[]"
+    return str(kind)
 
 
 # Messages ------------------------------------------------------------------------------------
@@ -370,7 +405,7 @@ class LlamaCppChatModel(BaseChatModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model_path: str
-    n_ctx: int = 4096
+    n_ctx: int = 8192
     threads: int = Field(default_factory=default_threads)
     max_tokens: int = 512
     temperature: float = 0.0

@@ -161,6 +161,29 @@ def test_history_keeps_calls_and_delimits_tool_results() -> None:
     assert "convert_units" in out[3]["content"]
 
 
+def test_tools_are_described_as_compact_signatures() -> None:
+    tools = [{"type": "function", "function": {
+        "name": "convert_units", "description": "Convert a value.",
+        "parameters": {"type": "object", "required": ["value", "to_unit"], "properties": {
+            "value": {"type": "number", "description": "The number."},
+            "to_unit": {"type": "string", "enum": ["km", "mile"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        }}}}]
+    text = llamacpp.tools_prompt(tools, None)
+    assert ('- convert_units(value: number, to_unit: "km"|"mile", tags?: string[]): '
+            "Convert a value.\n    value: The number.") in text
+    assert "JSON Schema" not in text and '{"answer"' in text
+    assert '{"answer"' not in llamacpp.tools_prompt(tools, "required")
+
+
+def test_free_text_arguments_are_never_empty_in_the_grammar() -> None:
+    schema = {"type": "object", "properties": {"expr": {"type": "string"},
+                                               "code": {"type": "string", "pattern": "^x"}}}
+    out = llamacpp.grammar_schema(schema)
+    assert out["properties"]["expr"] == {"type": "string", "maxLength": 200, "minLength": 1}
+    assert out["properties"]["code"] == {"type": "string", "pattern": "^x"}
+
+
 def test_a_reply_cut_short_keeps_its_text() -> None:
     assert llamacpp.parse_reply('{"answer":"It is about 3.1') == ("It is about 3.1", [])
     assert llamacpp.parse_reply('{"tool":"calculate","argu') == ('{"tool":"calculate","argu', [])
