@@ -29,6 +29,31 @@ IDENTIFIER_WORDS = frozenset({"code", "id", "uuid", "key", "iata", "icao", "isbn
                               "number", "ref", "reference", "slug", "handle"})
 
 
+# Words people use for what something costs, and for "per unit" (a rate, not a total).
+PRICE_WORDS = frozenset({"price", "cost", "fare", "fee", "charge", "pay", "spend"})
+PER_WORDS = frozenset({"per", "each", "every", "nightly", "daily", "weekly", "monthly",
+                       "hourly", "apiece"})
+
+
+def field_named(field: str, stems: set[str] | list[str]) -> bool:
+    """Does the text (its stems) name a field: ``price`` for ``price``, ``total_price`` or a
+    ``"cost"``; ``date`` for ``departure_date``? The head word counts (the word before
+    ``per``, else the last), and all the words people use for a price are one."""
+    parts = [stem(w) for w in split_identifier(field)]
+    if not parts:
+        return False
+    head = parts[parts.index("per") - 1] if "per" in parts[1:] else parts[-1]
+    said = set(stems)
+    if stem(field) in said or head in said:
+        return True
+    return head in PRICE_WORDS and bool(said & PRICE_WORDS)
+
+
+def is_rate(field: str) -> bool:
+    """``price_per_night`` is a rate; ``total_price`` is not."""
+    return "per" in split_identifier(field)
+
+
 def concept_of_name(name: str) -> str:
     """``origin_city`` -> ``city``; ``departure_airport_code`` -> ``airport_code``."""
     parts = split_identifier(name)

@@ -27,23 +27,26 @@ from agent.types import Answer, Task, Tool, ToolResult
 
 from .answers import no_tool_answer, summarize
 from .clauses import MIN_RELEVANCE, split_clauses
-from .concepts import Output, concepts_match, outputs, role_of
+from .concepts import (
+    Output,
+    field_named,
+    outputs,
+)
 from .filling import Filling, Param, fill, looks_like_identifier, params_of, strengths
 from .index import ToolIndex
 from .options import name_options
-from .plan import Call, Clause, Hole, Plan
+from .plan import Clause, Hole, Plan
+from .produce import ProducerSearch, clause_role
 from .repair import refused, reuse
 from .text import stem, words
 from .values import Value, extract
 
 SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
 LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
-MAX_DEPTH = 3  # producer chains longer than this are not searched
-LITERAL_KINDS = frozenset({"date", "time", "datetime", "number", "integer", "boolean"})
 MAX_REPAIRS = 2  # re-plans after a tool refuses its input
 
 
-class DataflowPlanner:
+class DataflowPlanner(ProducerSearch):
     """Classical planning over what tools consume and produce; asks for what is missing."""
 
     name = "dataflow"
@@ -145,11 +148,30 @@ class DataflowPlanner:
                                       scratch, answers)
             options = sum(1 for v in filling.used.values() if v.extra.get("enum_word"))
             added = len(scratch.calls) - len(plan.calls)  # shorter plans first, as in the paper
-            key = (len(own & used) + options, total - holes - 0.5 * added)
+            asked = self._asked_for(tool, filling, clause, scratch.named - plan.named)
+            key = (len(own & used) + options + asked, total - holes - 0.5 * added)
             if best_key is None or key > best_key:
                 best_key, best = key, (tool, filling)
         if best is not None:
             self._build(best[0], best[1], clause, values, query, tools, index, plan, answers)
+
+    @staticmethod
+    def _asked_for(tool: Tool, filling: Filling, clause: Clause, named_refs: set[str]) -> int:
+        """1 when the clause names what the goal gives or what feeds it, else 0.
+
+        "How much would three nights ... cost in kroner" names the hotel's price, which a
+        currency conversion consumes (an exchange rate would leave it unused); "what time
+        is it" names what a clock tool gives itself, so feeding its time onwards earns no
+        more than answering directly. A word the tool takes as an option ("sorted by price")
+        does not also name its output.
+        """
+        if named_refs:
+            return 1
+        options = {stem(w) for v in filling.used.values() if v.extra.get("enum_word")
+                   for w in words(v.text)}
+        stems = [s for s in clause.stems if s not in options]
+        return int(any(o.pointer and field_named(o.pointer.rsplit("/", 1)[-1], stems)
+                       for o in outputs(tool)))
 
     @staticmethod
     def _repeat_goal(clause: Clause, tools: dict[str, Tool], plan: Plan) -> None:
@@ -247,33 +269,6 @@ class DataflowPlanner:
             holes += len(goal_holes)
         return used, holes
 
-    @staticmethod
-    def _unname_fields(tool: Tool, filling: Filling, tools: dict[str, Tool]) -> Filling:
-        """"the capital of Norway": "capital" names a field another tool produces, so the
-        parameter is to be produced, not filled with the word."""
-        params = {p.name: p for p in params_of(tool)}
-        for pname, v in list(filling.used.items()):
-            if v.kind == "word":
-                field_word = str(v.value)
-            else:  # "the capital of Norway": the word before "of" names the field
-                m = re.search(r"(\w+)\s+of\s+(?:the\s+)?$", clause_text(v))
-                if not m:
-                    continue
-                field_word = m.group(1)
-            p = params[pname]
-            for other in tools.values():
-                if other is tool:
-                    continue
-                if any(concepts_match(p.concept, o.concept) and o.pointer and
-                       stem(o.pointer.rsplit("/", 1)[-1]) == stem(field_word.lower())
-                       for o in outputs(other)):
-                    del filling.used[pname]
-                    del filling.args[pname]
-                    if p.required:
-                        filling.missing.append(p)
-                    break
-        return filling
-
     def _by_values(self, clause: Clause, tools: dict[str, Tool], index: ToolIndex,
                    plan: Plan) -> tuple[float, Tool, Filling] | None:
         """No tool is named, but the values say it all ("how much is 40 GBP in JPY"), maybe
@@ -330,116 +325,6 @@ class DataflowPlanner:
                 break
         return out
 
-    def _produce(self, p: Param, clause: Clause, values: list[Value], tools: dict[str, Tool],
-                 index: ToolIndex, plan: Plan, taken: set[int], depth: int,
-                 answers: dict[str, Value], exclude: set[str],
-                 consumer: set[int] | None = None) -> dict[str, str] | None:
-        """A reference to a tool output that provides ``p``: the shortest chain wins."""
-        if p.name in answers:
-            values = [answers[p.name]]
-        earlier = self._from_plan(p, clause, tools, plan, exclude)
-        if earlier is not None:
-            return earlier
-        wanted_role = p.role or clause_role(clause.stems) or plan.role
-        best = None
-        for name, tool in tools.items():
-            if name in exclude or tool.side_effects:
-                continue
-            for out in outputs(tool):
-                match = concepts_match(p.concept, out.concept)
-                if not match:
-                    continue
-                # The clause's own values first ("... the cheapest hotel in Zurich"), then
-                # the rest of the query's.
-                pool = [v for v in clause.values if v.index not in taken]
-                filling = fill(tool, pool, clause.text, role_hint=p.role)
-                if filling.missing:  # only what the clause lacks comes from elsewhere
-                    mine = {v.index for v in filling.used.values()}
-                    wide = [v for v in values if v.index not in taken and v.index not in mine]
-                    more = fill(tool, wide, clause.text, role_hint=p.role, mentions=False)
-                    for m in list(filling.missing):
-                        if m.name in more.args:
-                            filling.args[m.name] = more.args[m.name]
-                            filling.used[m.name] = more.used[m.name]
-                            filling.missing.remove(m)
-                relevance = index.score(name, clause.stems)
-                named = out.pointer and stem(out.pointer.rsplit("/", 1)[-1]) in clause.stems
-                if p.kind in LITERAL_KINDS and not named:
-                    continue  # the user knows the date or the number: ask, do not guess
-                fresh = [v for v in filling.used.values() if v.index not in (consumer or ())]
-                if not fresh and not named and not filling.missing:
-                    continue  # takes nothing new from the query, needs nothing: a guess
-                if any(concepts_match(m.concept, p.concept) for m in filling.missing):
-                    continue  # a city from a city: a detour, not a producer
-                filling = self._unname_fields(tool, filling, tools)  # "the capital of Spain"
-                cost = len(filling.missing)
-                role = int(wanted_role is not None
-                           and role_of(out.pointer.rsplit("/", 1)[-1]) == wanted_role)
-                rank = (cost, -named, -len(fresh), -role,
-                        -(match * 2 + filling.score + 0.3 * relevance))
-                if best is None or rank < best[0]:
-                    best = (rank, tool, filling, out)
-        if best is None:
-            return None
-        _, tool, filling, out = best
-        args = dict(filling.args)
-        before, mark = set(taken), len(plan.calls)
-        taken |= {v.index for v in filling.used.values()}
-        for sub in filling.missing:
-            ref = None
-            if depth < MAX_DEPTH:  # what the sub-producers use is taken too
-                ref = self._produce(sub, clause, values, tools, index, plan, taken,
-                                    depth + 1, {}, exclude | {tool.name}, consumer=consumer)
-            if ref is None:  # nothing of this branch is kept: no orphan calls, no values
-                taken.intersection_update(before)
-                del plan.calls[mark:]
-                return None
-            args[sub.name] = ref
-        if p.kind == "identifier" and not filling.used and not args:
-            taken.intersection_update(before)
-            del plan.calls[mark:]
-            return None
-        call = plan.add(tool.name, args)
-        plan.refs.add(_ref(call, out))
-        plan.fed.add((call.id, out.concept))
-        return {"$ref": _ref(call, out)}
-
-    @staticmethod
-    def _from_plan(p: Param, clause: Clause, tools: dict[str, Tool], plan: Plan,
-                   exclude: set[str]) -> dict[str, str] | None:
-        """A call already planned produces it: "... and its total price in dollars", or the
-        flight search that gave the price also gives its currency.
-
-        Earlier goals count, and the producers already planned for the current goal. Among
-        several outputs of the concept, one the clause names wins, then one whose role the
-        clause's words give ("where does it land" -> the destination).
-        """
-        wanted_role = clause_role(clause.stems) or plan.role
-        best: tuple[tuple[int, int, float], Call, Output] | None = None
-        local = plan.calls[plan.goal_start:]
-        for call in [*plan.goals, *local]:
-            if call.name in exclude or call.name not in tools:
-                continue
-            for out in outputs(tools[call.name]):
-                match = concepts_match(p.concept, out.concept)
-                if not match or (call in local and (_ref(call, out) in plan.refs or (
-                        call.id, out.concept) in plan.fed)):
-                    continue  # one producer call feeds one goal parameter per concept
-                field_words = [stem(w) for w in words(out.pointer.rsplit("/", 1)[-1]
-                                                      .replace("_", " "))]
-                named = sum(w in clause.stems for w in field_words)
-                field = out.pointer.rsplit("/", 1)[-1]
-                role = int(wanted_role is not None and role_of(field) == wanted_role)
-                rank = (named, role, match)
-                if best is None or rank > best[0]:
-                    best = (rank, call, out)
-        if best is None:
-            return None
-        _, call, out = best
-        plan.refs.add(_ref(call, out))
-        plan.fed.add((call.id, out.concept))
-        return {"$ref": _ref(call, out)}
-
     # Asking ------------------------------------------------------------------------------
     async def _ask(self, plan: Plan, query: str, tools: dict[str, Tool],
                    env: Environment) -> Plan:
@@ -463,29 +348,6 @@ class DataflowPlanner:
                     h.call.args[h.param.name] = given[h.param.name].value
             replanned.holes = [h for h in replanned.holes if h.param.name not in given]
         return replanned
-
-
-def clause_text(v: Value) -> str:
-    """The query text before ``v`` (kept on the value when the query is read)."""
-    return str(v.extra.get("before", ""))
-
-
-ARRIVING = frozenset({"land", "arriv", "arrive", "reach", "destin", "destination", "end"})
-LEAVING = frozenset({"depart", "leav", "leave", "start", "origin", "take"})
-
-
-def clause_role(stems: list[str]) -> str | None:
-    """Which end of a journey the clause talks about, from its verbs ("lands", "leaves")."""
-    said = set(stems)
-    if said & ARRIVING:
-        return "to"
-    if said & LEAVING:
-        return "from"
-    return None
-
-
-def _ref(call: Call, out: Output) -> str:
-    return f"{call.id}#{out.pointer}" if out.pointer else call.id
 
 
 def _used_in(plan: Plan, v: Value) -> bool:

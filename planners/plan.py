@@ -35,6 +35,7 @@ class Plan:
     goal_start: int = 0  # calls from here on were planned for the goal being planned
     refs: set[str] = field(default_factory=set)  # outputs already fed to a parameter
     fed: set[tuple[str, str]] = field(default_factory=set)  # (call id, concept) handed out
+    named: set[str] = field(default_factory=set)  # fed outputs the query names ("the cost")
     role: str | None = None  # which end of a journey the whole query talks about
     answers: dict[str, Value] = field(default_factory=dict)  # what the user told us
 
