@@ -26,6 +26,8 @@ _EXPORTS = {
     "Event": "agent.types",
     "tool": "agent.schema",
     "tools_from_object": "agent.schema",
+    "to_langchain_tools": "agent.plugins.langchain",
+    "load_config": "agent.config",
     "hookimpl": "agent.hookspecs",
     "AgentError": "agent.errors",
     "UsageError": "agent.errors",
@@ -68,11 +70,14 @@ __all__ = [
     "ToolResult",
     "UsageError",
     "hookimpl",
+    "load_config",
+    "to_langchain_tools",
     "tool",
     "tools_from_object",
 ]
 
 if TYPE_CHECKING:
+    from agent.config import load_config
     from agent.environment import Environment
     from agent.errors import (
         AgentError,
@@ -91,6 +96,7 @@ if TYPE_CHECKING:
     )
     from agent.executor import Executor
     from agent.hookspecs import hookimpl
+    from agent.plugins.langchain import to_langchain_tools
     from agent.runtime import Agent
     from agent.schema import tool, tools_from_object
     from agent.types import Answer, Event, Run, Step, Task, Tool, ToolContext, ToolResult

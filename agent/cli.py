@@ -91,6 +91,16 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     mo.add_argument("--json", action="store_true", help="print as JSON")
     mo.set_defaults(handler=_lazy("agent.commands.models", "list_models"))
 
+    cf = sub.add_parser("config", help="the settings in force (agent.toml) and their sources",
+                        description="Settings come from flags, then AGENT_* variables, then "
+                        "./agent.toml, then $AGENT_HOME/agent.toml, then defaults.")
+    cf_sub = cf.add_subparsers(dest="config_command", metavar="SUBCOMMAND", required=True)
+    cfs = cf_sub.add_parser("show", help="each setting, its value and where it came from")
+    cfs.add_argument("--json", action="store_true", help="print as JSON")
+    cfs.set_defaults(handler=_lazy("agent.commands.config", "show"))
+    cf_sub.add_parser("schema", help="the JSON Schema of agent.toml").set_defaults(
+        handler=_lazy("agent.commands.config", "schema"))
+
     c = sub.add_parser("call", help="call one tool: agent call TOOL key=value ...",
                        description="Call one tool through the runtime (validated, traced). "
                        "Values are parsed as JSON when the parameter is not a string.")
@@ -110,6 +120,27 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     _add_run_flags(pr)
     pr.set_defaults(handler=_lazy("agent.commands.run", "plan_run"))
 
+    mcp = sub.add_parser("mcp", help="serve the tools to MCP clients: agent mcp serve")
+    mcp_sub = mcp.add_subparsers(dest="mcp_command", metavar="SUBCOMMAND", required=True)
+    ms = mcp_sub.add_parser(
+        "serve", help="offer the installed tools over MCP (stdio, or --http)",
+        description="Serve the tools `agent tools` lists to an MCP client, on stdin/stdout "
+        "(what desktop clients start) or streamable HTTP at http://HOST:PORT/mcp. Each call "
+        "is validated and traced like `agent call`. Tools with side effects ask the client's "
+        "user through MCP elicitation, or are refused, unless --yes or --allow approves them.")
+    ms.add_argument("--http", action="store_true", help="serve streamable HTTP, not stdio")
+    ms.add_argument("--host", default="127.0.0.1", help="HTTP address (default 127.0.0.1)")
+    ms.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    ms.add_argument("--tools", metavar="PATTERN[,...]",
+                    help="only these tools: names or globs, comma-separated "
+                    "(e.g. 'calc*,read_file')")
+    ms.add_argument("--allow", metavar="PATTERN[,...]",
+                    help="approve these side-effect tools without asking (names or globs)")
+    ms.add_argument("-y", "--yes", action="store_true",
+                    help="approve every tool with side effects without asking")
+    ms.add_argument("--no-trace", action="store_true", help="do not record the calls")
+    ms.set_defaults(handler=_lazy("agent.commands.mcp", "serve"))
+
     tr = sub.add_parser("traces", help="list, show, search and delete recorded runs")
     tr_sub = tr.add_subparsers(dest="traces_command", metavar="SUBCOMMAND", required=True)
     tl = tr_sub.add_parser("list", help="recent runs, newest first")
@@ -128,7 +159,108 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     td = tr_sub.add_parser("delete", help="delete a run and everything recorded with it")
     td.add_argument("run_id")
     td.set_defaults(handler=_lazy("agent.commands.traces", "delete"))
+
+    rp = sub.add_parser(
+        "replay", help="re-run a recorded run: --cached, --live (diffed) or --fork STEP",
+        description="--cached: the recorded model replies and tool results again (nothing "
+        "runs; the transcript must equal the original's). --live: the same query, planner and "
+        "model, tools executed again; prints what changed. --fork STEP: recorded up to STEP "
+        "(numbers as in `agent traces show`), live from there, with --planner/--model. The new "
+        "run links to the original (its parent).")
+    rp.add_argument("run_id", help="run id or a unique prefix")
+    how = rp.add_mutually_exclusive_group(required=True)
+    how.add_argument("--cached", action="store_true", help="recorded outputs, deterministic")
+    how.add_argument("--live", action="store_true", help="execute again and diff")
+    how.add_argument("--fork", type=int, metavar="STEP", help="recorded up to STEP, then live")
+    rp.add_argument("--planner", help="planner for --live/--fork (default: the run's)")
+    rp.add_argument("--model", help="model id for --live/--fork (default: the run's)")
+    rp.add_argument("--no-input", action="store_true",
+                    help="never ask at the terminal (questions not in the recording)")
+    rp.add_argument("-y", "--yes", action="store_true",
+                    help="approve tools with side effects without asking (live steps)")
+    rp.add_argument("--json", action="store_true", help="the result and the diff as JSON")
+    rp.set_defaults(handler=_lazy("agent.commands.replay", "replay_run"))
+
+    ex = sub.add_parser(
+        "export", help="recorded runs as training data: openai, sharegpt, parquet, hf",
+        description="Stream the matching runs (default: status ok) into tool-use training "
+        "data. -o is a file (JSONL formats: '-' or none = stdout); with --split, -o is a "
+        "directory holding one file per split (DIR/train.jsonl, DIR/test.jsonl). --format hf "
+        "always writes a directory that datasets.load_dataset(DIR) opens: "
+        "DIR/data/SPLIT-00000-of-00001-ID.parquet and DIR/README.md.")
+    ex.add_argument("-f", "--format", default="openai",
+                    help="openai (default), sharegpt, parquet, hf; plugins may add more")
+    ex.add_argument("-o", "--output", metavar="PATH", help="output file or directory")
+    ex.add_argument("--split", metavar="NAME=FRACTION,...",
+                    help="split the runs, e.g. train=0.9,test=0.1 (fractions add up to 1)")
+    ex.add_argument("--split-by", choices=("query", "tool"), default="query",
+                    help="runs with the same query (or the same set of tools called) always "
+                    "land in the same split (default: query)")
+    ex.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
+    _add_filter_flags(ex)
+    ex.set_defaults(handler=_lazy("agent.commands.export", "export"))
+
+    ds = sub.add_parser("datasets", help="statistics of the data an export would hold")
+    ds_sub = ds.add_subparsers(dest="datasets_command", metavar="SUBCOMMAND", required=True)
+    dst = ds_sub.add_parser("stats", help="examples per tool and source, calls per example, "
+                            "lengths (same filters as `agent export`)")
+    dst.add_argument("--json", action="store_true", help="print as JSON")
+    _add_filter_flags(dst)
+    dst.set_defaults(handler=_lazy("agent.commands.datasets", "stats"))
+
+    _add_generate(sub)
     return p, sub
+
+
+def _add_generate(sub: Any) -> None:
+    g = sub.add_parser(
+        "generate", help="synthetic tool-use examples, executed for real (source=synthetic)",
+        description="Write N examples into the trace store, each a real run labelled "
+        "source=synthetic, job=JOB, index=I. programmatic: query templates filled with values "
+        "sampled from the tools' schemas, chained by dataflow, run through their gold plans. "
+        "model: a model writes a query for a sampled tool set and a planner solves it; only "
+        "runs that end ok are kept. Duplicates are dropped. The same seed gives the same "
+        "dataset on every engine; rerunning a job resumes it.")
+    g.add_argument("-n", type=int, default=100, help="examples to generate (default 100)")
+    g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    g.add_argument("--mode", choices=("programmatic", "model"), default="programmatic")
+    g.add_argument("--tools", action="append", metavar="PATTERN[,...]",
+                   help="only tools whose name, plugin or tag matches (globs; repeatable)")
+    g.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="where the work runs (default local; ray needs Ray installed)")
+    g.add_argument("--ray-address", metavar="ADDRESS",
+                   help="an existing Ray cluster (default: start a local one)")
+    g.add_argument("--workers", type=int, help="parallel workers (threads locally, CPUs on Ray)")
+    g.add_argument("--job", help="job name: reuse it to resume (default: an id from the options)")
+    g.add_argument("--model", help="model id that writes the queries (--mode model)")
+    g.add_argument("--planner", default="dfsdt", help="planner that solves them (default dfsdt)")
+    g.add_argument("--side-effects", action="store_true",
+                   help="include tools with side effects (their calls run for real)")
+    g.add_argument("--plugin", action="append", metavar="MODULE",
+                   help="also load this plugin module (importable; repeatable)")
+    g.add_argument("--dedupe-threshold", type=float, default=0.9, metavar="J",
+                   help="near-duplicate Jaccard threshold over word pairs (default 0.9)")
+    g.add_argument("--max-attempts", type=int, metavar="K",
+                   help="give up after K examples tried (default 20 n + 100)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--json", action="store_true", help="print the report as JSON")
+    g.set_defaults(handler=_lazy("agent.commands.generate", "generate"))
+
+
+def _add_filter_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("which runs")
+    g.add_argument("--status", action="append", metavar="STATUS[,...]",
+                   help="runs that ended so (default ok; 'any' for all)")
+    g.add_argument("--source", action="append", metavar="SOURCE[,...]",
+                   help="runs recorded by this source (agent, generate, ...)")
+    g.add_argument("--label", action="append", metavar="KEY[=VALUE]",
+                   help="runs with this label (repeat: all must hold)")
+    g.add_argument("--tool", action="append", metavar="NAME[,...]",
+                   help="runs that called at least one of these tools")
+    g.add_argument("--since", metavar="WHEN",
+                   help="runs started at or after WHEN: ISO date/time or an age (7d, 12h)")
+    g.add_argument("--until", metavar="WHEN", help="runs started before WHEN")
+    g.add_argument("--limit", type=int, metavar="N", help="at most N runs (oldest first)")
 
 
 def _add_run_flags(p: argparse.ArgumentParser) -> None:

@@ -10,6 +10,7 @@ import itertools
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 from agent.errors import NeedsInput
@@ -24,6 +25,18 @@ AskCallback = Callable[[str, dict[str, Any] | None], Any | Awaitable[Any]]
 
 class StepLimitReached(Exception):
     """Internal: the planner used up ``max_steps``; the run ends ``max_steps``."""
+
+
+_CURRENT: ContextVar[Environment | None] = ContextVar("agent_environment", default=None)
+
+
+def current_environment() -> Environment | None:
+    """The environment whose tool calls are running in this context, if any.
+
+    Set around ``call_tools``, so a tool (or a bridge such as MCP elicitation) can reach the
+    run's ``ask`` without a global and without every tool taking a context parameter.
+    """
+    return _CURRENT.get()
 
 
 _PROCESS = secrets.token_hex(3)  # tells processes apart
@@ -104,18 +117,27 @@ class Environment:
             if emit is not None:
                 emit(Event("tool_finished", run, step=step, result=result))
 
+        token = _CURRENT.set(self)
         try:
-            results = await self.agent._executor.execute(
-                plan, run_id=run.id, on_start=on_start, on_result=on_result
-            )
+            results = await self._execute(step, plan, on_start, on_result)
         except BaseException:
             self.end_step(step, "cancelled")
             raise
+        finally:
+            _CURRENT.reset(token)
         run.results.extend(results)
         run.add_tool_batch(plan, results)
         failed = sum(not r.ok for r in results)
         self.end_step(step, "ok" if not failed else "error", calls=len(plan), failed=failed)
         return results
+
+    async def _execute(self, step: Step, plan: list[dict[str, Any]],
+                       on_start: Callable[[dict[str, Any]], None],
+                       on_result: Callable[[ToolResult], None]) -> list[ToolResult]:
+        """Run one step's calls; a replay serves recorded results here instead."""
+        return await self.agent._executor.execute(
+            plan, run_id=self.run.id, on_start=on_start, on_result=on_result
+        )
 
     # Models ------------------------------------------------------------------------------
     async def call_model(
@@ -134,7 +156,8 @@ class Environment:
             )
         step = self.begin_step("model", getattr(model, "model_name", None) or type(model).__name__,
                                parent_id)
-        bound = model.bind_tools([t.spec() for t in tools]) if tools else model
+        offered = list(tools or ())
+        bound = model.bind_tools([t.spec() for t in offered]) if offered else model
         try:
             reply = await bound.ainvoke(messages, **kwargs)
         except BaseException as exc:
@@ -145,8 +168,11 @@ class Environment:
         step.tokens_out = int(usage.get("output_tokens", 0))
         self.run.tokens_in += step.tokens_in
         self.run.tokens_out += step.tokens_out
-        self.run.add_message(message_to_dict(reply))
-        self.end_step(step, "ok")
+        recorded = message_to_dict(reply)
+        self.run.add_message(recorded)
+        # The reply (and whether tools were bound) is kept with its step: replay serves it.
+        self.end_step(step, "ok", reply=recorded,
+                      **({"tools": [t.name for t in offered]} if offered else {}))
         return reply
 
     # The user ----------------------------------------------------------------------------

@@ -61,6 +61,10 @@ class ModelNotFoundError(UsageError):
     """No model is registered under this id."""
 
 
+class ExporterNotFoundError(UsageError):
+    """No exporter is registered under this format name."""
+
+
 class PluginError(AgentError):
     """A plugin failed to load or raised in a hook."""
 

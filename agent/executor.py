@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from agent.errors import InvalidArgumentsError, ToolError, ToolNotFoundError
+from agent.errors import ApprovalDenied, InvalidArgumentsError, ToolError, ToolNotFoundError
 from agent.refs import call_refs, has_nested, normalize_calls, plan_order, substitute
 from agent.registry import close_names
 from agent.types import Tool, ToolContext, ToolResult, maybe_await
@@ -259,6 +259,8 @@ class Executor:
                     "(embedding: pass approve=...; CLI: answer the prompt or use --yes)")
         try:
             ok = await maybe_await(self.approve(call, tool))
+        except ApprovalDenied as exc:  # a policy's refusal says why in its own words
+            return str(exc)
         except Exception as exc:
             return f"approval failed: {type(exc).__name__}: {exc}"
         return None if ok else f"the user did not approve calling {tool.name!r}"

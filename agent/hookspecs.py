@@ -44,7 +44,23 @@ def register_models(register: Any) -> None:
 
 @hookspec
 def register_exporters(register: Any) -> None:
-    """Offer trace exporters: ``register(format_name, exporter)``."""
+    """Offer trace exporters: ``register(format_name, factory, description="")``.
+
+    ``factory()`` returns an exporter (``agent.export.base.Exporter`` has the defaults).
+    ``agent export --format NAME`` streams the matching runs through it, so memory stays flat:
+
+    - ``suffix: str``: the file suffix of one output file (``".jsonl"``).
+    - ``stdout: bool``: the output may go to standard output (``-o -``, text formats).
+    - ``directory: bool``: the output is always a directory (e.g. an HF dataset); then
+      ``split_path(directory, split) -> Path`` names each split's file in it.
+    - ``record(run: dict) -> dict | None``: one example from one run as
+      ``TraceStore.scan`` yields it (run columns, ``messages`` in langchain-core dict form,
+      ``tools`` offered, ``labels``); ``None`` skips the run.
+    - ``open(path: Path | None) -> sink``: ``sink.write(record)`` for each record, then
+      ``sink.close()``; ``path`` ``None`` means standard output.
+    - ``finish(directory: Path, counts: dict[str, int])``: called last for ``directory``
+      formats, with the number of records per split (e.g. to write a dataset card).
+    """
 
 
 @hookspec

@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "agent.plugins.openai_compat",
     "agent.plugins.llamacpp",
     "agent.plugins.langchain_models",
+    "agent.export.formats",
 )
 
 
@@ -116,8 +117,13 @@ def load_plugins(
     *,
     entry_points: bool = True,
     extra: Iterable[object] = (),
+    sources: bool | None = None,
 ) -> PluginSet:
-    """Build a plugin set: built-ins, then entry points, then ``extra`` plugin objects."""
+    """Build a plugin set: built-ins, then entry points, then ``extra`` plugin objects.
+
+    ``sources`` (default: as ``entry_points``) adds a plugin per tool source of
+    ``agent.toml`` (``[[openapi]]``, ``[[mcp]]``): see ``agent.plugins.configured``.
+    """
     plugins = PluginSet()
     disabled = _names("AGENT_DISABLE_PLUGINS") or set()
     for module_name in builtins:
@@ -131,6 +137,10 @@ def load_plugins(
         plugins.add(module, module_name, "builtin", module=module_name)
     if entry_points:
         _load_entry_points(plugins, disabled)
+    if entry_points if sources is None else sources:
+        from agent.plugins.configured import add_sources
+
+        add_sources(plugins, lambda name: _disabled(name, disabled))
     for i, obj in enumerate(extra):
         name = getattr(obj, "__name__", None) or f"{type(obj).__name__}#{i}"
         plugins.add(obj, name, "object")

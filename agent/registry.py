@@ -13,6 +13,7 @@ from typing import Any
 
 from agent.errors import (
     DuplicateToolError,
+    ExporterNotFoundError,
     ModelNotFoundError,
     PlannerNotFoundError,
     ToolNotFoundError,
@@ -65,6 +66,14 @@ class Registry:
             known = ", ".join(sorted(self.models)) or "none installed"
             raise ModelNotFoundError(f"unknown model {model_id!r} (available: {known})")
         return entry.factory(**options)
+
+    def exporter(self, name: str) -> Any:
+        """A new exporter for format ``name`` (see the ``register_exporters`` hook)."""
+        entry = self.exporters.get(name)
+        if entry is None:
+            known = ", ".join(sorted(self.exporters)) or "none installed"
+            raise ExporterNotFoundError(f"unknown export format {name!r} (available: {known})")
+        return entry.factory()
 
     # Registration -------------------------------------------------------------------------
     def add_tool(self, obj: Any, plugin: str | None = None, **options: Any) -> list[Tool]:
@@ -137,6 +146,17 @@ def build_registry(plugins: PluginSet | None = None) -> Registry:
     plugins.call_each(
         "register_retrievers",
         lambda p: {"register": reg._add_entry(reg.retrievers, "retriever", p)},
+    )
+    return reg
+
+
+def exporter_registry(plugins: PluginSet | None = None) -> Registry:
+    """A registry of exporters only: ``agent export`` need not build every tool's schema."""
+    plugins = plugins if plugins is not None else load_plugins()
+    reg = Registry(plugins)
+    plugins.call_each(
+        "register_exporters",
+        lambda p: {"register": reg._add_entry(reg.exporters, "exporter", p)},
     )
     return reg
 

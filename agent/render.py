@@ -78,6 +78,7 @@ def trace_tree(run: dict[str, Any]) -> Tree:
         f"[bold]run {short_id(run['id'])}[/] {status(run['status'])} {ms(run.get('duration_ms'))}"
         f" · {escape(run.get('planner') or '-')} · {when(run.get('started_at'))}\n"
         f"[italic]{escape(preview(run.get('query') or '', 200))}[/]"
+        + _lineage(run)
     )
     calls_by_step: dict[str, list[dict[str, Any]]] = {}
     for c in run.get("tool_calls", []):
@@ -89,6 +90,7 @@ def trace_tree(run: dict[str, Any]) -> Tree:
         if step.get("tokens_in") or step.get("tokens_out"):
             tokens = f" · {step.get('tokens_in', 0)}→{step.get('tokens_out', 0)} tokens"
         node = parent.add(
+            f"[dim]{step.get('seq')}[/] "  # the step number `agent replay --fork` takes
             f"[cyan]{escape(step['kind'])}[/] {escape(step.get('name') or '')} "
             f"{status(step['status'])} [dim]{ms(step.get('duration_ms'))}{tokens}[/]"
         )
@@ -104,6 +106,19 @@ def trace_tree(run: dict[str, Any]) -> Tree:
     if run.get("error"):
         root.add(f"[bold red]error[/] {escape(run['error'])}")
     return root
+
+
+def _lineage(run: dict[str, Any]) -> str:
+    """Where a run came from: its parent (a resumed or replayed run) and replay labels."""
+    parent = run.get("parent_id")
+    if not parent:
+        return ""
+    labels = {lb["key"]: lb["value"] for lb in run.get("labels") or []}
+    mode = labels.get("replay")
+    how = f"{mode} replay of" if mode else "continues"
+    fork = (run.get("metadata") or {}).get("replay", {}).get("fork_step") if mode else None
+    at = f" at step {fork}" if fork else ""
+    return f"\n[dim]{how} run {short_id(parent)}{at} · agent traces show {short_id(parent)}[/]"
 
 
 def print_run(run: Run, *, traced: bool = True, console: Console | None = None) -> None:

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from agent.approval import ApprovalPolicy
 from agent.environment import new_id
 from agent.errors import AgentError
 from agent.registry import Registry, build_registry
@@ -125,12 +126,16 @@ class Repl:
 
     def __init__(self, *, planner: str | None = None, model: str | None = None,
                  approve_all: bool = False, db: str | None = None,
-                 console: Console | None = None, interactive: bool | None = None) -> None:
+                 console: Console | None = None, interactive: bool | None = None,
+                 approval: ApprovalPolicy | None = None,
+                 settings: dict[str, Any] | None = None) -> None:
         if interactive is None:
             interactive = sys.stdin.isatty() and sys.stdout.isatty()
         self.console = console or Console(highlight=False)
         self.session_id = new_id()
         self.approve_all = approve_all
+        self.approval = approval or ApprovalPolicy()  # agent.toml's [approval]
+        self.settings = settings or {}
         self.registry: Registry = build_registry()
         self.store = TraceStore(db)
         self.reader = LineReader(default_db_path().parent / "chat_history", interactive)
@@ -147,8 +152,8 @@ class Repl:
     def _build(self, planner: str | None, model: str | None) -> Agent:
         """A new agent on the shared registry and store; raises if a name is unknown."""
         agent = Agent(planner=planner, model=model, store=self.store, registry=self.registry,
-                      ask=self._ask, approve=True if self.approve_all else self._approve,
-                      session_id=self.session_id)
+                      ask=self._ask, session_id=self.session_id, settings=self.settings,
+                      approve=self.approval.approver(self._approve, yes=self.approve_all))
         try:
             if planner is not None:
                 _ = agent.planner
@@ -442,7 +447,9 @@ def convert(text: str, schema: dict[str, Any]) -> Any:
 
 
 def run_repl(*, planner: str | None = None, model: str | None = None, approve_all: bool = False,
-             db: str | None = None) -> int:
+             db: str | None = None, approval: ApprovalPolicy | None = None,
+             settings: dict[str, Any] | None = None) -> int:
     """Start a chat session; returns the exit code (0 when the user leaves)."""
-    repl = Repl(planner=planner, model=model, approve_all=approve_all, db=db)
+    repl = Repl(planner=planner, model=model, approve_all=approve_all, db=db,
+                approval=approval, settings=settings)
     return asyncio.run(repl.main())

@@ -21,6 +21,7 @@ from agent.executor import Approver, Executor
 from agent.plugin_manager import PluginSet
 from agent.recorder import TraceRecorder
 from agent.registry import Registry, build_registry, collect_tools
+from agent.replay.options import run_metadata
 from agent.types import Answer, Event, Run, Task, Tool, ToolResult
 
 log = logging.getLogger("agent")
@@ -137,6 +138,27 @@ class Agent:
             on_hook_error=self._hooks.error,
         )
 
+    @classmethod
+    def from_config(cls, config: Any = None, **options: Any) -> Agent:
+        """An agent with ``agent.toml``'s settings: model, planner, approval, HTTP allow-list.
+
+        ``config`` is an ``agent.config.Config`` (default: ``load_config()``, which reads the
+        files and ``AGENT_*`` variables). Options given here win over the config's. Under the
+        file's approval policy, ``approve=callable`` is who is asked (allow-listed tools are
+        not asked about) and ``approve=True`` approves everything. ``Agent(...)`` itself never
+        reads the config: an embedding application opts in by calling this.
+        """
+        from agent.config import load_config
+
+        config = config if config is not None else load_config()
+        approve = options.pop("approve", None)
+        options.setdefault("planner", config.planner)
+        options.setdefault("model", config.model)
+        options["settings"] = {**config.tool_settings(), **(options.get("settings") or {})}
+        options["approve"] = config.approval().approver(approve if callable(approve) else None,
+                                                        yes=approve is True)
+        return cls(**options)
+
     # Parts resolved on first use ----------------------------------------------------------
     @property
     def registry(self) -> Registry:
@@ -182,7 +204,8 @@ class Agent:
     ) -> Run:
         """Answer ``query`` with the planner; returns the finished ``Run``."""
         planner = self.planner
-        run = self._new_run(query, _name_of(planner) or "planner", parent_id)
+        run = self._new_run(query, _name_of(planner) or "planner", parent_id,
+                            run_metadata(planner, answers))
         env = Environment(self, run, emit=emit, ask=self.ask, answers=answers)
         return await self._drive(run, env, lambda: planner.run(Task(query, run.id), env))
 
@@ -226,21 +249,15 @@ class Agent:
 
         plan = normalize_calls(calls)  # a malformed plan raises before a run is recorded
         run = self._new_run(query or "(explicit plan)", "plan", None)
-        env = Environment(self, run, emit=emit)
+        env = Environment(self, run, emit=emit, ask=self.ask)  # MCP servers may ask too
+        planner = ExplicitPlan(plan)
+        return await self._drive(run, env, lambda: planner.run(Task(run.query, run.id), env))
 
-        async def go() -> Answer:
-            results = await env.call_tools(plan)
-            failed = [r for r in results if not r.ok]
-            if failed:
-                return Answer(f"{len(failed)} of {len(results)} calls failed", status="error")
-            return Answer(results[-1].text() if results else "", data=results[-1].content
-                          if results else None)
-
-        return await self._drive(run, env, go)
-
-    def _new_run(self, query: str, planner: str, parent_id: str | None) -> Run:
-        run = Run(new_id(), query, planner=planner, model=_name_of(self._model),
-                  session_id=self.session_id, parent_id=parent_id, started_at=time.time())
+    def _new_run(self, query: str, planner: str, parent_id: str | None,
+                 metadata: dict[str, Any] | None = None, model: str | None = None) -> Run:
+        run = Run(new_id(), query, planner=planner, model=model or _name_of(self._model),
+                  session_id=self.session_id, parent_id=parent_id, started_at=time.time(),
+                  metadata=metadata or {})
         run.add_message({"type": "human", "data": {"content": query, "type": "human"}})
         self.last_run = run
         recorder = self._recorder()
@@ -250,6 +267,7 @@ class Agent:
                 "session_id": run.session_id, "parent_id": parent_id,
                 "started_at": run.started_at, "status": "running", "source": "agent",
                 "pid": os.getpid(), "host": socket.gethostname(),
+                **({"metadata": run.metadata} if run.metadata else {}),
             }, [{"name": t.name, "description": t.description, "parameters": t.parameters,
                  "plugin": t.plugin} for t in self.tools.values()])
         return run
@@ -260,7 +278,7 @@ class Agent:
             if isinstance(answer, str):
                 answer = Answer(answer)
             run.answer, run.data, run.status = answer.text, answer.data, answer.status
-            if answer.text:
+            if answer.text and not _already_said(run, answer.text):
                 run.add_message({"type": "ai", "data": {"content": answer.text, "type": "ai"}})
         except NeedsInput as exc:
             run.status, run.error, run.missing = "needs_input", exc.question, dict(exc.fields)
@@ -293,7 +311,8 @@ class Agent:
             self._trace.put("finish_run", run.id, status=run.status, answer=run.answer,
                             error=run.error, ended_at=run.ended_at, duration_ms=run.duration_ms,
                             tokens_in=run.tokens_in, tokens_out=run.tokens_out,
-                            **({"metadata": {"missing": run.missing}} if run.missing else {}))
+                            **({"metadata": {**run.metadata, "missing": run.missing}}
+                               if run.missing else {}))
         self._hooks.on_run_end(run=run)
 
     async def aflush(self) -> None:
@@ -315,6 +334,32 @@ class Agent:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ExplicitPlan:
+    """The "planner" of ``run_plan``: one step running the given calls (replay reuses it)."""
+
+    name = "plan"
+
+    def __init__(self, plan: list[dict[str, Any]]) -> None:
+        self.plan = plan
+
+    async def run(self, task: Task, env: Environment) -> Answer:
+        results = await env.call_tools(self.plan)
+        failed = [r for r in results if not r.ok]
+        if failed:
+            return Answer(f"{len(failed)} of {len(results)} calls failed", status="error")
+        return Answer(results[-1].text() if results else "",
+                      data=results[-1].content if results else None)
+
+
+def _already_said(run: Run, text: str) -> bool:
+    """The model's last reply is the answer itself (react): the transcript keeps it once."""
+    last = run.transcript[-1] if run.transcript else None
+    if not isinstance(last, dict) or last.get("type") not in ("ai", "AIMessageChunk"):
+        return False
+    data = last.get("data") or {}
+    return not data.get("tool_calls") and str(data.get("content", "")).strip() == text.strip()
 
 
 def _name_of(obj: Any) -> str | None:

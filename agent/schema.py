@@ -19,7 +19,7 @@ from agent.types import Tool, ToolContext
 TOOL_OPTIONS_ATTR = "__agent_tool__"
 _TOOL_FIELDS = {
     "name", "description", "output_schema", "plugin", "tags", "side_effects", "timeout",
-    "retries", "state_key", "examples",
+    "retries", "state_key", "examples", "templates",
 }
 
 
@@ -168,6 +168,8 @@ def _normalize(options: dict[str, Any]) -> dict[str, Any]:
         options["tags"] = tuple(options["tags"])
     if "examples" in options:
         options["examples"] = tuple(options["examples"])
+    if "templates" in options:
+        options["templates"] = tuple(options["templates"])
     return options
 
 

@@ -59,6 +59,7 @@ class Tool:
     state_key: str | None = None
     context_param: str | None = None
     examples: tuple[str, ...] = ()
+    templates: tuple[str, ...] = ()
     is_async: bool = field(init=False)
     _validator: list[Validator] = field(init=False, repr=False, default_factory=list)
     _fast: list[Callable[[Any], bool] | None] = field(init=False, repr=False,
@@ -258,6 +259,8 @@ class Run:
     results: list[ToolResult] = field(default_factory=list)
     transcript: list[Any] = field(default_factory=list)
     missing: dict[str, Any] = field(default_factory=dict)
+    #: What replay needs to run it again: ``planner_options``, ``answers`` given up front.
+    metadata: dict[str, Any] = field(default_factory=dict)
 
     def add_message(self, message: dict[str, Any]) -> None:
         """Append a message in langchain-core's dict form (``message_to_dict``)."""

@@ -111,6 +111,7 @@ class DataflowPlanner(ProducerSearch):
     def plan(self, query: str, tools: dict[str, Tool],
              answers: dict[str, Value] | None = None) -> Plan:
         index = self.index(tools)
+        self._memo: dict[Any, Any] = {}  # the producer search's, for this query only
         values = name_options(extract(query, today=self.today, vocabulary=index.vocabulary),
                               query, index.lexicon)
         for v in values:

@@ -245,7 +245,8 @@ async def stream_model(env: Environment, messages: list[BaseMessage],
     step.tokens_out = int(usage.get("output_tokens", 0))
     env.run.tokens_in += step.tokens_in
     env.run.tokens_out += step.tokens_out
-    env.run.add_message(message_to_dict(reply))
+    recorded = message_to_dict(reply)
+    env.run.add_message(recorded)
     data = {"first_token_ms": (first_at - step.started_at) * 1000} if first_at else {}
-    env.end_step(step, "ok", streamed=True, **data)
+    env.end_step(step, "ok", streamed=True, reply=recorded, **data)  # replay serves `reply`
     return reply, step

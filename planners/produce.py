@@ -21,6 +21,7 @@ from .text import stem, words
 from .values import Value
 
 MAX_DEPTH = 3  # producer chains longer than this are not searched
+MAX_BRANCH = 4  # producers that need inputs themselves, tried per missing argument
 LITERAL_KINDS = frozenset({"date", "time", "datetime", "number", "integer", "boolean"})
 
 
@@ -73,6 +74,11 @@ class ProducerSearch:
             return earlier
         candidates = sorted(self._producers(p, clause, values, tools, index, plan, taken,
                                             exclude, consumer), key=lambda c: c[0])
+        # Every producer that needs nothing more, then the best few that need more: an
+        # exhaustive search over every producer of a common concept (a currency, a city)
+        # grows as breadth ** depth, and a better chain rarely hides further down the rank.
+        ready = [c for c in candidates if not c[2].missing]
+        candidates = ready + [c for c in candidates if c[2].missing][:MAX_BRANCH]
         best: tuple[int, tuple[Any, Tool, Filling, Output]] | None = None
         mark, before = len(plan.calls), set(taken)
         refs, fed, named = set(plan.refs), set(plan.fed), set(plan.named)
@@ -95,7 +101,27 @@ class ProducerSearch:
     def _producers(self, p: Param, clause: Clause, values: list[Value], tools: dict[str, Tool],
                    index: ToolIndex, plan: Plan, taken: set[int], exclude: set[str],
                    consumer: set[int] | None) -> list[tuple[Any, Tool, Filling, Output]]:
-        """Every tool output that could provide ``p``, with its filling and its rank."""
+        """Every tool output that could provide ``p``, with its filling and its rank.
+
+        Memoised per plan (``self._memo``, reset by ``plan()``): the search asks the same
+        question again for each trial chain.
+        """
+        memo: dict[Any, Any] | None = getattr(self, "_memo", None)
+        key = (id(clause), tuple((v.index, v.text) for v in values), p.name, p.concept, p.role,
+               frozenset(taken),
+               frozenset(exclude), frozenset(consumer or ()))
+        if memo is not None and key in memo:
+            return list(memo[key])
+        found = self._find_producers(p, clause, values, tools, index, plan, taken, exclude,
+                                     consumer)
+        if memo is not None:
+            memo[key] = list(found)
+        return found
+
+    def _find_producers(self, p: Param, clause: Clause, values: list[Value],
+                        tools: dict[str, Tool], index: ToolIndex, plan: Plan, taken: set[int],
+                        exclude: set[str], consumer: set[int] | None
+                        ) -> list[tuple[Any, Tool, Filling, Output]]:
         wanted_role = p.role or clause_role(clause.stems) or plan.role
         per_unit = bool(PER_WORDS & set(words(clause.text)))
         found: list[tuple[Any, Tool, Filling, Output]] = []

@@ -10,7 +10,8 @@ redirects are followed here, hop by hop, so every hop gets both checks.
 
 To reach private addresses on purpose, set ``http_allow_private`` (env
 ``AGENT_HTTP_ALLOW_PRIVATE=1``) or allow hosts and networks: ``http_allow`` (env
-``AGENT_HTTP_ALLOW="127.0.0.1,10.0.0.0/8,intranet.local"``).
+``AGENT_HTTP_ALLOW="127.0.0.1,10.0.0.0/8,intranet.local"``); ``host:port`` allows that port
+only (``"127.0.0.1:8765"``). ``agent.toml``'s ``[http]`` table sets both settings.
 
 A non-2xx response is a result, not an error: ``{"status": 404, "ok": false, ...}`` (the
 planner may want the body of an error page). Failures to get any response (refused address,
@@ -90,6 +91,7 @@ class Policy:
     allow_private: bool = False
     hosts: frozenset[str] = frozenset()
     networks: tuple[Network, ...] = ()
+    host_ports: frozenset[tuple[str, int]] = frozenset()  # "127.0.0.1:8765": that port only
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Policy:
@@ -101,22 +103,27 @@ class Policy:
                 entries += value.split(",")
             elif isinstance(value, list | tuple | set | frozenset):
                 entries += [str(v) for v in value]
-        hosts, networks = set(), []
+        hosts, networks, host_ports = set(), [], set()
         for entry in (e.strip().lower().rstrip(".") for e in entries):
             if not entry:
                 continue
             try:
                 networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
             except ValueError:
-                hosts.add(entry)
-        return cls(allow_private, frozenset(hosts), tuple(networks))
+                host_port = split_host_port(entry)
+                if host_port is None:
+                    hosts.add(entry)
+                else:
+                    host_ports.add(host_port)
+        return cls(allow_private, frozenset(hosts), tuple(networks), frozenset(host_ports))
 
-    def allows_host(self, host: str) -> bool:
-        return self.allow_private or host.lower().rstrip(".") in self.hosts
+    def allows_host(self, host: str, port: int | None = None) -> bool:
+        name = host.lower().rstrip(".").strip("[]")
+        return self.allow_private or name in self.hosts or (name, port) in self.host_ports
 
-    def refusal(self, host: str, address: str) -> str | None:
+    def refusal(self, host: str, address: str, port: int | None = None) -> str | None:
         """None if ``host`` may be reached at ``address``, else the message saying why not."""
-        if self.allows_host(host):
+        if self.allows_host(host, port):
             return None
         try:
             ip = ipaddress.ip_address(address.split("%", 1)[0])
@@ -151,7 +158,7 @@ def _resolver_class() -> type:
             infos = await self.inner.resolve(host, port, family)
             kept, reason = [], None
             for info in infos:
-                refused = self.policy.refusal(host, info["host"])
+                refused = self.policy.refusal(host, info["host"], port)
                 if refused is None:
                     kept.append(info)
                 else:
@@ -166,6 +173,14 @@ def _resolver_class() -> type:
     return GuardedResolver
 
 
+def split_host_port(entry: str) -> tuple[str, int] | None:
+    """``"host:8765"`` or ``"[::1]:8765"`` -> ``("host", 8765)``; None if there is no port."""
+    host, sep, port = entry.rpartition(":")
+    if not sep or not port.isdigit() or not host or (":" in host and not host.endswith("]")):
+        return None  # no port, or a bare IPv6 address
+    return host.strip("[]"), int(port)
+
+
 def _check_url(url: Any, policy: Policy) -> None:
     """Scheme and host checks made before each hop (IP literals never reach the resolver)."""
     if url.scheme not in ("http", "https"):
@@ -178,7 +193,7 @@ def _check_url(url: Any, policy: Policy) -> None:
         ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:
         return  # a name: the resolver checks the addresses it resolves to
-    reason = policy.refusal(host, host)
+    reason = policy.refusal(host, host, url.port)
     if reason:
         raise ToolError(reason)
 
@@ -239,8 +254,12 @@ async def request(
     json_body: Any = None,
     headers: Mapping[str, str] | None = None,
     settings: Mapping[str, Any] | None = None,
+    timeout: float | None = None,
 ) -> dict[str, Any]:
-    """One guarded HTTP request, following redirects hop by hop (each hop re-checked)."""
+    """One guarded HTTP request, following redirects hop by hop (each hop re-checked).
+
+    ``timeout`` is the total time allowed in seconds (default ``TOTAL_SECONDS``).
+    """
     import aiohttp
     from yarl import URL
 
@@ -252,9 +271,10 @@ async def request(
     send_headers = {str(k): str(v) for k, v in (headers or {}).items()}
     query = _query(params)
     connector = aiohttp.TCPConnector(resolver=_resolver_class()(policy), use_dns_cache=False)
-    timeout = aiohttp.ClientTimeout(total=TOTAL_SECONDS, connect=CONNECT_SECONDS)
+    total = TOTAL_SECONDS if timeout is None else timeout
+    client_timeout = aiohttp.ClientTimeout(total=total, connect=min(CONNECT_SECONDS, total))
     try:
-        async with aiohttp.ClientSession(connector=connector, timeout=timeout,
+        async with aiohttp.ClientSession(connector=connector, timeout=client_timeout,
                                          trust_env=False) as session:
             _check_url(target, policy)
             for _ in range(MAX_REDIRECTS + 1):

@@ -6,8 +6,10 @@ import argparse
 
 
 def chat(args: argparse.Namespace) -> int:
-    from agent.models import default_model_id
+    from agent.config import load_config
     from agent.repl import run_repl
 
-    return run_repl(planner=args.planner, model=args.model or default_model_id(),
-                    approve_all=args.yes, db=args.db)
+    config = load_config()  # flags > AGENT_* variables > ./agent.toml > home agent.toml
+    return run_repl(planner=args.planner or config.planner, model=args.model or config.model,
+                    approve_all=args.yes, db=args.db, approval=config.approval(),
+                    settings=config.tool_settings())

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 from agent.cli import print_json
+from agent.config import load_config
 from agent.errors import UsageError
 from agent.evaluation import EvalReport, QueryResult, evaluate, load_queries
 from agent.registry import build_registry
@@ -19,6 +20,7 @@ def eval_queries(args: argparse.Namespace) -> int:
     if not queries:
         raise UsageError(f"{args.file} holds no queries")
     registry = build_registry()
+    config = load_config()
     agents: list[Agent] = []
 
     def make_agent(answers: Any) -> Agent:
@@ -26,7 +28,8 @@ def eval_queries(args: argparse.Namespace) -> int:
         for old in agents:
             old.close()
         agents.clear()
-        agent = Agent(registry=registry, planner=args.planner, approve=True,
+        agent = Agent(registry=registry, planner=args.planner or config.planner, approve=True,
+                      model=config.model, settings=config.tool_settings(),
                       store=False if args.no_trace else args.db)
         agents.append(agent)
         return agent

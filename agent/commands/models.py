@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from agent.cli import print_json
-from agent.models import DEFAULT_MODEL_ENV, default_model_id
+from agent.config import load_config
+from agent.models import DEFAULT_MODEL_ENV
 from agent.models import list_models as model_rows
 from agent.registry import build_registry
 
@@ -14,7 +15,8 @@ def list_models(args: argparse.Namespace) -> int:
     """Print every model id or prefix, its description and its plugin (``--json``)."""
     reg = build_registry()
     rows = model_rows(reg)
-    default = default_model_id()
+    setting = load_config().settings["model"]  # $AGENT_MODEL > ./agent.toml > home file
+    default = setting.value
     if getattr(args, "json", False):
         print_json({"default": default,
                     "models": [{"id": r.id, "plugin": r.plugin, "description": r.description}
@@ -39,8 +41,8 @@ def list_models(args: argparse.Namespace) -> int:
             shown = f"{r.id}..." if r.id.endswith(":") else r.id
             table.add_row(escape(shown), escape(r.description), escape(r.plugin or ""))
         console.print(table)
-    where = (f"{escape(default)} (from ${DEFAULT_MODEL_ENV})" if default
-             else f"none (set ${DEFAULT_MODEL_ENV} or pass --model ID)")
+    where = (f"{escape(default)} (from {escape(setting.source)})" if default
+             else f"none (set model in agent.toml or ${DEFAULT_MODEL_ENV}, or pass --model ID)")
     console.print(f"[dim]default:[/] {where}", highlight=False)
     _print_problems(console, reg)
     return 0

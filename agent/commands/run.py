@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.cli import print_json
+from agent.config import Config, load_config
 from agent.errors import UsageError
-from agent.models import default_model_id
 from agent.runtime import Agent
 from agent.types import Run, Tool
 
@@ -44,23 +44,22 @@ def parse_pairs(tool: Tool, pairs: list[str]) -> dict[str, Any]:
     return args
 
 
-def _approver(args: argparse.Namespace) -> Any:
-    if args.yes:
-        return True
-    if not sys.stdin.isatty():
-        return None  # refused, and the refusal tells the user about --yes
+def _ask_approval(call: dict[str, Any], tool: Tool) -> bool:
+    shown = json.dumps(call["args"], ensure_ascii=False)
+    answer = input(f"{tool.name} has side effects. Run it with {shown}? [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
 
-    def ask(call: dict[str, Any], tool: Tool) -> bool:
-        shown = json.dumps(call["args"], ensure_ascii=False)
-        answer = input(f"{tool.name} has side effects. Run it with {shown}? [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
 
-    return ask
+def _approver(args: argparse.Namespace, config: Config) -> Any:
+    """``--yes``, else agent.toml's approval policy; without a terminal nobody is asked."""
+    prompt = _ask_approval if sys.stdin.isatty() else None
+    return config.approval().approver(prompt, yes=args.yes)
 
 
 def _agent(args: argparse.Namespace) -> Agent:
+    config = load_config()
     store = False if args.no_trace else args.db
-    return Agent(store=store, approve=_approver(args))
+    return Agent(store=store, approve=_approver(args, config), settings=config.tool_settings())
 
 
 def call(args: argparse.Namespace) -> int:
@@ -156,9 +155,10 @@ def run_query(args: argparse.Namespace) -> int:
         if not query:
             raise UsageError('the query is empty: agent run "what you want done"')
     interactive = sys.stdin.isatty() and not args.no_input
-    agent = Agent(store=False if args.no_trace else args.db, approve=_approver(args),
-                  planner=planner, model=args.model or default_model_id(),
-                  ask=_ask_inline if interactive else None)
+    config = load_config()
+    agent = Agent(store=False if args.no_trace else args.db, approve=_approver(args, config),
+                  planner=planner or config.planner, model=args.model or config.model,
+                  ask=_ask_inline if interactive else None, settings=config.tool_settings())
     with agent:
         run = asyncio.run(agent.run(query, answers=answers, parent_id=parent_id))
     if args.json:

@@ -56,9 +56,9 @@ def list_plugins(args: argparse.Namespace) -> int:
     table.add_column("tools", justify="right")
     table.add_column("hooks / error")
     for i in infos:
-        status = f"[red]failed: {i.error}[/]" if i.error else ", ".join(i.hooks)
+        status = f"[red]failed: {escape(i.error)}[/]" if i.error else ", ".join(i.hooks)
         version = f" {i.version}" if i.version else ""
-        table.add_row(i.name + version, i.source, str(counts.get(i.name, 0)), status)
+        table.add_row(escape(i.name + version), i.source, str(counts.get(i.name, 0)), status)
     console = default_console()
     console.print(table)
     _print_problems(console, reg, failures=False)  # the table shows them
@@ -70,4 +70,5 @@ def _print_problems(console: Console, reg: Registry, failures: bool = True) -> N
         console.print(f"[yellow]warning:[/] {line}", highlight=False)
     for info in reg.plugins.infos.values() if failures else ():
         if info.error:
-            console.print(f"[red]plugin {info.name} failed:[/] {info.error}", highlight=False)
+            console.print(f"[red]plugin {escape(info.name)} failed:[/] {escape(info.error)}",
+                          highlight=False)

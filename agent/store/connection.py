@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ def connect(path: Path | str, busy_timeout: float) -> Database:
     never corrupts the file. `isolation_level=None` stops the sqlite3 module from opening
     transactions behind our back: the store opens its own with `BEGIN IMMEDIATE`.
     """
-    from sqlite_utils import Database  # lazy: importing sqlite_utils costs ~120 ms
+    Database = _sqlite_utils_database()
 
     conn = sqlite3.connect(
         str(path), timeout=busy_timeout, check_same_thread=False, isolation_level=None
@@ -40,6 +41,26 @@ def connect(path: Path | str, busy_timeout: float) -> Database:
     except BaseException:
         conn.close()
         raise
+
+
+def _sqlite_utils_database() -> type[Database]:
+    """sqlite-utils' Database class, imported lazily (importing it costs ~120 ms).
+
+    sqlite-utils imports pandas at import time when it is installed (it is with `datasets`),
+    only to accept pandas values in inserts, which the store never makes; pandas brings
+    pyarrow and costs ~0.5 s more at every open. It is hidden for that one import, unless
+    something imported it already.
+    """
+    if "sqlite_utils" not in sys.modules and "pandas" not in sys.modules:
+        sys.modules["pandas"] = None  # type: ignore[assignment]  # import fails: pd = None
+        try:
+            from sqlite_utils import Database
+        finally:
+            del sys.modules["pandas"]
+        return Database
+    from sqlite_utils import Database
+
+    return Database
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
@@ -24,6 +24,8 @@ from .writes import delete_run_rows, mark_interrupted
 
 if TYPE_CHECKING:
     from sqlite_utils import Database
+
+    from .scan import RunFilter
 
 #: Methods `apply()` may run; everything else is refused so a batch cannot do surprises.
 WRITE_OPS = frozenset(
@@ -237,6 +239,21 @@ class TraceStore:
 
         self._write(op)
 
+    def import_runs(self, runs: Iterable[tuple[Iterable[Sequence[Any]], dict[str, Any]]],
+                    source: str) -> None:
+        """Store finished runs made elsewhere, each `(captured ops, labels)`, in ONE
+        transaction: a killed writer leaves whole runs or none (see `agent.store.imports`)."""
+        from .imports import run_ops
+
+        self.apply([op for ops, labels in runs for op in run_ops(ops, source, labels)])
+
+    def labelled_runs(self, key: str, value: str) -> list[dict[str, Any]]:
+        """Runs labelled `key=value`, each with id, query, status and a `labels` dict."""
+        from .imports import labelled_runs
+
+        with self._reading() as db:
+            return labelled_runs(db, key, value)
+
     # -- reads -----------------------------------------------------------------------------
 
     def resolve_run_id(self, id_or_prefix: str) -> str:
@@ -268,6 +285,24 @@ class TraceStore:
             run_id = queries.resolve_run_id(db, self.path, id_or_prefix)
             rows = list(queries.iter_tool_calls(db, run_id))
         return iter(rows)
+
+    def scan(
+        self, run_filter: RunFilter | None = None, *, chunk_size: int = 500
+    ) -> Generator[dict[str, Any], None, None]:
+        """Stream the matching runs with transcripts, offered tools and labels, in id order,
+        one chunk in memory at a time (see `agent.store.scan`). Default: runs with status ok.
+        """
+        from .scan import RunFilter, iter_runs
+
+        with translate_errors(self.path, self.busy_timeout):
+            yield from iter_runs(self.db, run_filter or RunFilter(), chunk_size)
+
+    def count_runs(self, run_filter: RunFilter | None = None) -> int:
+        """How many runs match `run_filter` (every run without one)."""
+        from .scan import count_runs
+
+        with self._reading() as db:
+            return count_runs(db, run_filter)
 
     def _not_found(self, run_id: str) -> RunNotFoundError:
         return RunNotFoundError(f"no run '{run_id}' in {self.path}: see `agent traces list`")

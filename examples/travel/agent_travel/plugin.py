@@ -120,6 +120,7 @@ def make_tool(base_url: str, spec: Mapping[str, Any]) -> Tool:
         output_schema=spec.get("output_schema"),
         side_effects=bool(spec.get("side_effects", False)),
         examples=tuple(spec.get("examples") or ()),
+        templates=tuple(spec.get("templates") or ()),
         tags=("travel",),
     )
 

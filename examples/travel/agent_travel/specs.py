@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent_travel.flights import CABINS, SORT_KEYS
-from agent_travel.world import CURRENCY_NAMES, PLACE_CATEGORIES
+from agent_travel.world import CITIES, COUNTRIES, CURRENCY_NAMES, PLACE_CATEGORIES
 
 CURRENCY_LIST = ", ".join(f"{code} ({name})" for code, name in CURRENCY_NAMES.items())
 
@@ -91,15 +91,41 @@ STAY = {
 }
 
 
+# Values a person would say, per concept: what `agent generate` samples arguments from.
+PARAM_EXAMPLES: dict[str, list[str]] = {
+    "city": [c.name for c in CITIES],
+    "country": [c.name for c in COUNTRIES],
+    "airport_code": [c.airports[0].code for c in CITIES if c.airports],
+    "person_name": ["Maria Rossi", "John Smith", "Aiko Tanaka", "Lars Nilsson",
+                    "Anna Kowalska", "Pierre Martin", "Sofia García", "Jan Novák"],
+}
+BOOKABLE = ("2026-01-01", "2027-12-31")  # the days flights and hotels can be searched
+
+
+def _annotate(params: dict[str, Any]) -> dict[str, Any]:
+    """Give parameters the examples and date range that generated queries draw from."""
+    out = {}
+    for name, schema in params.items():
+        schema = dict(schema)
+        examples = PARAM_EXAMPLES.get(schema.get("x-type", ""))
+        if examples and "enum" not in schema:
+            schema["examples"] = examples
+        if schema.get("x-type") == "date":
+            schema.update({"format": "date", "formatMinimum": BOOKABLE[0],
+                           "formatMaximum": BOOKABLE[1]})
+        out[name] = schema
+    return out
+
+
 def _spec(name: str, description: str, params: dict[str, Any], required: list[str],
           output: dict[str, Any], examples: list[str], path: str, *, method: str = "GET",
-          side_effects: bool = False) -> dict[str, Any]:
+          side_effects: bool = False, templates: list[str] | None = None) -> dict[str, Any]:
     return {
         "name": name, "description": description,
-        "parameters": {"type": "object", "properties": params, "required": required,
-                       "additionalProperties": False},
+        "parameters": {"type": "object", "properties": _annotate(params),
+                       "required": required, "additionalProperties": False},
         "output_schema": output, "examples": examples, "side_effects": side_effects,
-        "http": {"method": method, "path": path},
+        "templates": templates or [], "http": {"method": method, "path": path},
     }
 
 
@@ -116,7 +142,11 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "note": {"type": "string", "description": "the nearest airport, if none"}}),
           ["which airports are there in London", "airport code for Tokyo",
            "what airport do I fly into for Rome", "IATA code of the Barcelona airport"],
-          "/airports"),
+          "/airports",
+          templates=[
+           'Which airports are there in {city}?',
+           'What is the airport code for {city}?',
+           'I need the IATA code of the main airport in {city}.']),
     _spec("airport_info",
           "Look up an airport by its IATA code: its name, the city it serves, the country and "
           "the time zone.",
@@ -125,7 +155,11 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "city": {**CITY, "description": "the city the airport serves"},
                 "country": COUNTRY, "timezone": _s("timezone", "IANA time zone")}),
           ["which city is airport MXP in", "what airport is LGW", "where is JFK"],
-          "/airports/info"),
+          "/airports/info",
+          templates=[
+           'Which city is airport {code} in?',
+           'Tell me about the airport {code}.',
+           'What time zone is airport {code} in?']),
     _spec("search_flights",
           "Search the direct flights from one airport to another on a given day: flight "
           "numbers, airlines, local departure and arrival times, and fares (in the currency of "
@@ -142,14 +176,21 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "flights": _list(FLIGHT, "the flights found")}),
           ["flights from CDG to FCO on 2026-12-03", "show me flights from LHR to JFK on Friday",
            "business class flights from MAD to LIS", "what flights go from OSL to CPH"],
-          "/flights"),
+          "/flights",
+          templates=[
+           'Which flights are there from {origin} to {destination} on {date}?',
+           'Show me the flights from {origin} to {destination} on {date}, sorted by {sort_by}.',
+           'I want to fly {cabin} from {origin} to {destination} on {date}. What are my options?']),
     _spec("cheapest_flight",
           "Find the cheapest direct flight from one airport to another on a given day, in a "
           "given travel class.",
           FLIGHT_ROUTE, ["origin", "destination", "date"], FLIGHT,
           ["cheapest flight from CDG to FCO on 3 December", "lowest fare from LHR to JFK",
            "least expensive business class ticket from MUC to BER"],
-          "/flights/cheapest"),
+          "/flights/cheapest",
+          templates=[
+           'What is the cheapest flight from {origin} to {destination} on {date}?',
+           'Find me the lowest {cabin} fare from {origin} to {destination} on {date}.']),
     _spec("get_flight",
           "Look up a scheduled flight by its flight number: airline, departure and arrival "
           "airports, local departure and arrival times, duration and aircraft.",
@@ -169,7 +210,12 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "schedule": {"type": "string", "description": "days of operation"}}),
           ["tell me about flight LH1234", "when does flight AF136 leave",
            "where does flight BA123 go", "what plane flies SK450"],
-          "/flights/info"),
+          "/flights/info",
+          templates=[
+           'Tell me more about the first flight from {search_flights.origin} to '
+           '{search_flights.destination} on {search_flights.date}.',
+           'What aircraft flies the cheapest flight from {cheapest_flight.origin} to '
+           '{cheapest_flight.destination} on {cheapest_flight.date}?']),
     _spec("search_hotels",
           "Search hotels in a city for a stay, cheapest first, with the price per night and "
           "the total price in the local currency.",
@@ -185,7 +231,13 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "hotels": _list(HOTEL, "the hotels found, cheapest first")}),
           ["hotels in Rome from 3 December for 2 nights", "find a cheap hotel in Lisbon",
            "four-star hotels in Paris under 200 euros a night", "where can I stay in Tokyo"],
-          "/hotels"),
+          "/hotels",
+          templates=[
+           'Find hotels in {city} from {check_in} for {nights} nights.',
+           'I need a hotel in {city} with at least {min_stars} stars, checking in on {check_in} '
+           'for {nights} nights.',
+           'Which hotels in {city} cost at most {max_price} a night, from {check_in} for '
+           '{nights} nights?']),
     _spec("book_hotel",
           "Book a room at a hotel for a stay, by the hotel id that search_hotels gives; "
           "returns the booking reference. This makes a reservation.",
@@ -202,7 +254,10 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "currency": HOTEL["properties"]["currency"]}),
           ["book hotel H-ROM-02 for Maria Rossi", "reserve a room at the cheapest hotel",
            "make a hotel reservation for two nights"],
-          "/bookings", method="POST", side_effects=True),
+          "/bookings", method="POST", side_effects=True,
+          templates=[
+           'Book the cheapest hotel in {search_hotels.city} from {check_in} for {nights} nights '
+           'for {guest_name}.']),
     _spec("get_weather",
           "The weather forecast for a city on a given day: conditions, high and low "
           "temperature, precipitation and humidity.",
@@ -220,7 +275,11 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "humidity_percent": _t("number", "percentage", "relative humidity")}),
           ["weather in Oslo on 1 December", "will it rain in London on Friday",
            "how warm will it be in Rome in fahrenheit", "forecast for Tokyo"],
-          "/weather"),
+          "/weather",
+          templates=[
+           'What will the weather be in {city} on {date}?',
+           'Weather forecast for {city} on {date} in {units}, please.',
+           'What will the weather be in the capital of {country_info.country} on {date}?']),
     _spec("convert_currency",
           "Convert an amount of money from one currency to another.",
           {"amount": {**AMOUNT, "minimum": 0, "description": "the amount of money to convert"},
@@ -234,7 +293,11 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "rate": _t("number", "exchange_rate", "units of to_currency per from_currency")}),
           ["convert 100 EUR to NOK", "how much is 50 dollars in euros",
            "what is 2500 yen in pounds"],
-          "/currency/convert"),
+          "/currency/convert",
+          templates=[
+           'Convert {amount} {from_currency} to {to_currency}.',
+           'How much is {amount} {from_currency} in {to_currency}?',
+           'How much is {amount} {from_currency} in the local currency of {city_info.city}?']),
     _spec("exchange_rate",
           "The exchange rate between two currencies: how many units of the second one unit "
           "of the first buys.",
@@ -247,7 +310,12 @@ TOOL_SPECS: list[dict[str, Any]] = [
                                    "units of from_currency per to_currency")}),
           ["exchange rate from EUR to USD", "how many Swiss francs for one euro",
            "dollar to yen rate"],
-          "/currency/rate"),
+          "/currency/rate",
+          templates=[
+           'What is the exchange rate from {from_currency} to {to_currency}?',
+           'How many {to_currency} do I get for one {from_currency}?',
+           'What is the exchange rate between {from_currency} and the currency of '
+           '{country_info.country}?']),
     _spec("city_info",
           "Facts about a city: its country, local currency, time zone, population and "
           "languages.",
@@ -260,7 +328,12 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "languages": _list(_s("language", "a language"), "languages spoken")}),
           ["what currency do they use in Prague", "what time zone is Tokyo in",
            "which country is Zurich in", "what language do they speak in Barcelona"],
-          "/cities/info"),
+          "/cities/info",
+          templates=[
+           'What currency do they use in {city}?',
+           'Which country is {city} in?',
+           'What time zone is {city} in?',
+           'Tell me about {city}.']),
     _spec("country_info",
           "Facts about a country: its capital, currency, languages, international calling "
           "code, and the cities this service covers there.",
@@ -273,7 +346,11 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "cities": _list(CITY, "cities covered by this service")}),
           ["what is the capital of Norway", "currency of Japan", "calling code for Poland",
            "which languages are spoken in Switzerland"],
-          "/countries/info"),
+          "/countries/info",
+          templates=[
+           'What is the capital of {country}?',
+           'Which currency does {country} use?',
+           'What is the calling code for {country}?']),
     _spec("points_of_interest",
           "Things to see in a city (museums, landmarks, parks, markets), best rated first.",
           {"city": {**CITY, "description": "the city to visit"},
@@ -287,7 +364,11 @@ TOOL_SPECS: list[dict[str, Any]] = [
                                 "the places, best rated first")}),
           ["museums in Madrid", "what should I see in Rome", "parks in Tokyo",
            "sightseeing in Prague"],
-          "/places"),
+          "/places",
+          templates=[
+           'What should I see in {city}?',
+           'Which {category}s are worth visiting in {city}?',
+           'What are the best places to visit in the capital of {country_info.country}?']),
     _spec("time_difference",
           "The time difference between two cities: how many hours the second city is ahead "
           "of the first (negative when behind), on a given day since daylight saving time "
@@ -303,5 +384,8 @@ TOOL_SPECS: list[dict[str, Any]] = [
                 "summary": {"type": "string", "description": "the difference in words"}}),
           ["time difference between London and New York", "how many hours ahead is Tokyo",
            "what time is it in Oslo compared to Washington"],
-          "/time-difference"),
+          "/time-difference",
+          templates=[
+           'What is the time difference between {from_city} and {to_city}?',
+           'How many hours ahead of {from_city} is {to_city} on {date}?']),
 ]

@@ -1,0 +1,1 @@
+"""Training-data generation: programmatic examples and their execution engines."""

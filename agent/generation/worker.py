@@ -1,0 +1,105 @@
+"""What runs in a worker: the registry (built once per process), and a run captured as the
+store operations a live trace would have written.
+
+Workers may be other processes (the Ray engine ships work to them), so everything that
+crosses is plain data: a ``setup`` (environment variables and extra plugin modules, enough
+to build the same registry anywhere) and, back, a record whose ``ops`` the one writer
+applies to the trace store in one transaction.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from collections.abc import Iterable
+from typing import Any
+
+from agent.recorder import TraceRecorder
+from agent.registry import Registry
+
+_REGISTRIES: dict[str, Registry] = {}
+
+
+def make_setup(plugins: Iterable[str] = (), env: dict[str, str] | None = None) -> dict[str, Any]:
+    """The setup a worker needs: this process's ``AGENT_*`` variables, extra plugin modules.
+
+    Only ``AGENT_*`` variables travel (plugin configuration such as ``AGENT_TRAVEL_URL``);
+    provider keys stay in each worker's own environment.
+    """
+    chosen = {k: v for k, v in os.environ.items() if k.startswith("AGENT_")} if env is None \
+        else dict(env)
+    return {"env": dict(sorted(chosen.items())), "plugins": list(plugins)}
+
+
+def registry_for(setup: dict[str, Any]) -> Registry:
+    """The registry this setup describes, built once per process."""
+    key = json.dumps(setup, sort_keys=True)
+    reg = _REGISTRIES.get(key)
+    if reg is None:
+        from agent.errors import UsageError
+        from agent.plugin_manager import load_plugins
+        from agent.registry import build_registry
+
+        os.environ.update(setup.get("env") or {})
+        extra = []
+        for name in setup.get("plugins") or ():
+            try:
+                extra.append(importlib.import_module(name))
+            except ImportError as exc:
+                raise UsageError(f"cannot import plugin module {name!r} ({exc}); is it on "
+                                 "PYTHONPATH or installed?") from None
+        reg = _REGISTRIES[key] = build_registry(load_plugins(extra=extra))
+    return reg
+
+
+class OpsCapture(TraceRecorder):
+    """A trace recorder that keeps the store operations instead of writing them.
+
+    The run goes through the same environment and recorder calls as a live traced run, so
+    the stored synthetic run has exactly the shape of a recorded one.
+    """
+
+    def __init__(self) -> None:  # no writer thread: nothing is written here
+        self.store = None
+        self.errors = []
+        self._pending = []
+        self._steps = {}
+        self._closed = False
+
+    def put(self, op: str, *args: Any, **kwargs: Any) -> None:
+        if op == "record_step":  # a step written when it starts and again when it ends
+            where = self._steps.get(args[0]["id"])
+            if where is not None:
+                self._pending[where] = (op, args, kwargs)
+                return
+            self._steps[args[0]["id"]] = len(self._pending)
+        self._pending.append((op, args, kwargs))
+
+    def kick(self) -> None:
+        pass
+
+    async def flush(self) -> None:
+        pass
+
+    def flush_sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self._closed = True
+
+    def ops(self) -> list[list[Any]]:
+        """The operations as plain lists ``[name, args, kwargs]`` (transcripts materialised)."""
+        out: list[list[Any]] = []
+        for op, args, kwargs in self._pending:
+            if op == "record_messages":
+                args = (args[0], list(args[1]), *args[2:])
+            out.append([op, list(args), dict(kwargs)])
+        return out
+
+
+def capture(agent: Any) -> OpsCapture:
+    """Make ``agent`` (built with ``store=False``) record into an ``OpsCapture``."""
+    recorder = OpsCapture()
+    agent._trace = recorder  # the agent's own recorder slot; no store is ever opened
+    return recorder
