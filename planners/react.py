@@ -12,6 +12,7 @@ with the reason.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -40,18 +41,23 @@ class ReactPlanner:
     max_tools: offer at most this many tools; with more, the retriever picks them per query.
     native_tools: ``True``/``False`` forces native tool calling or the JSON format; ``None``
         uses native tool calling when the model implements ``bind_tools``.
-    first_tool_choice: passed as ``tool_choice`` with the first request (native tool calling
-        only), e.g. ``"required"`` so that a small model starts with a tool call; later
-        requests leave the choice to the model.
+    first_tool_choice: ``tool_choice`` for the first request (native tool calling only); later
+        requests leave the choice to the model. The default, ``"fitting"``, requires a tool
+        call when an offered tool fits the query (the retriever finds one, or the LLM-free
+        ``dataflow`` planner would call one) and lets the model choose otherwise: small
+        models tend to answer from memory ("12 * 7 = 88") instead of calling the
+        calculator, and a greeting should still get a plain reply. ``None`` (or
+        ``"auto"``) always lets the model choose; ``"required"`` always requires a call.
     """
 
     name = "react"
 
     def __init__(self, *, max_tools: int = 40, native_tools: bool | None = None,
-                 first_tool_choice: str | None = None) -> None:
+                 first_tool_choice: str | None = "fitting") -> None:
         self.max_tools = max_tools
         self.native_tools = native_tools
         self.first_tool_choice = first_tool_choice
+        self._dataflow: Any = None
 
     def offered(self, task: Task, env: Environment) -> dict[str, Tool]:
         tools = env.tools
@@ -72,17 +78,47 @@ class ReactPlanner:
         messages: list[BaseMessage] = [SystemMessage(prompt("react_system")),
                                        HumanMessage(task.query)]
         offered = list(tools.values())
-        first = {"tool_choice": self.first_tool_choice} if self.first_tool_choice else {}
+        seen = SeenCalls()
+        choice = self._first_choice(task, env, tools)
         while True:
-            reply = await env.call_model(messages, offered or None, **first)
-            first = {}
+            options = {"tool_choice": choice} if choice else {}
+            reply = await env.call_model(messages, offered or None, **options)
             if not reply.tool_calls:
                 return Answer(reply.text)
             calls = model_calls(reply)
+            if seen.repeated(calls):
+                if choice == "none":  # a server that ignores tool_choice: stop, don't loop
+                    return Answer("Stopped: the model keeps repeating calls it already made.",
+                                  status="error")
+                messages.append(HumanMessage(prompt("react_repeated")))
+                choice = "none"  # the results are in: answer now
+                continue
+            choice = None
+            seen.note(calls)
             messages.append(call_message(reply, calls))
             allowed, refused = refuse_unoffered(env, calls, tools)
             results = await env.call_tools(allowed) if allowed else []
             messages.extend(tool_message(r) for r in in_order(calls, results, refused))
+
+    def _first_choice(self, task: Task, env: Environment, tools: dict[str, Tool]) -> str | None:
+        if self.first_tool_choice != "fitting":
+            return self.first_tool_choice
+        if not tools:
+            return None
+        fits = any(t.name in tools for t in env.retrieve(task.query, 5))
+        return "required" if fits or self._plannable(task.query, tools) else None
+
+    def _plannable(self, query: str, tools: dict[str, Tool]) -> bool:
+        """Would the LLM-free planner call a tool for this query? It reads what words miss
+        ("what is 12 * 7" is an expression for the calculator) in a few milliseconds."""
+        from .dataflow import DataflowPlanner
+
+        if self._dataflow is None:
+            self._dataflow = DataflowPlanner()
+        try:
+            return bool(self._dataflow.plan(query, tools).goals)
+        except Exception:  # a hint only: a planner error must not stop the run
+            return False
 
     async def _json(self, task: Task, env: Environment, tools: dict[str, Tool]) -> Answer:
         system = prompt("react_json", tools=describe_tools(tools.values()))
@@ -106,4 +142,27 @@ class ReactPlanner:
             messages.append(observation(results))
 
 
-__all__ = ["ReactPlanner"]
+class SeenCalls:
+    """Calls already made, so a model that repeats one is told to answer instead of looping.
+
+    Small models often call the same tool with the same arguments again and again after
+    getting the result; the repeat would give the same result (or the same error) and only
+    burn steps until ``max_steps``.
+    """
+
+    def __init__(self) -> None:
+        self._seen: set[str] = set()
+
+    @staticmethod
+    def _key(call: dict[str, Any]) -> str:
+        return json.dumps([call.get("name"), call.get("args")], sort_keys=True, default=str)
+
+    def note(self, calls: list[dict[str, Any]]) -> None:
+        self._seen.update(self._key(c) for c in calls)
+
+    def repeated(self, calls: list[dict[str, Any]]) -> bool:
+        """True when every call was made before (a reply with something new goes ahead)."""
+        return bool(calls) and all(self._key(c) in self._seen for c in calls)
+
+
+__all__ = ["ReactPlanner", "SeenCalls"]

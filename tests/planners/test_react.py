@@ -12,6 +12,7 @@ from agent import Agent, tool
 from agent.planners.react import ReactPlanner
 from agent.plugin_manager import PluginSet
 from agent.registry import build_registry
+from agent.tools.calculator import calculate
 
 
 @tool
@@ -68,6 +69,14 @@ async def test_answers_after_a_tool_call_and_sums_tokens():
                                   '{"city": "Oslo", "temp_c": 21}\n</tool_output>')
 
 
+async def test_the_final_answer_is_in_the_transcript_once():
+    model = scripted(call("weather", {"city": "Oslo"}, "c1"), say("It is 21 C in Oslo."))
+    run = await agent_with(model).run("weather in Oslo?")
+    types = [m["type"] for m in run.message_dicts]
+    assert types == ["human", "ai", "tool", "ai"]
+    assert run.message_dicts[-1]["data"]["content"] == "It is 21 C in Oslo."
+
+
 async def test_a_failing_tool_error_reaches_the_model():
     model = scripted(call("weather", {"city": "Atlantis"}, "c1"),
                      call("weather", {"city": "Oslo"}, "c2"),
@@ -93,10 +102,58 @@ async def test_invalid_arguments_and_unknown_tools_are_errors_the_model_sees():
 
 
 async def test_max_steps_ends_the_run():
-    model = scripted(*[call("weather", {"city": "Oslo"}, f"c{i}") for i in range(10)])
+    model = scripted(*[call("weather", {"city": f"Oslo{i}"}, f"c{i}") for i in range(10)])
     run = await agent_with(model, max_steps=5).run("loop forever")
     assert run.status == "max_steps"
     assert len(run.steps) == 5
+
+
+async def test_the_first_request_requires_a_call_only_when_a_tool_fits_the_query():
+    model = scripted(call("weather", {"city": "Oslo"}, "c1"), say("21 C"), say("Hello!"))
+    agent = agent_with(model)
+    await agent.run("what is the weather in Oslo?")
+    await agent.run("hello there")
+    assert [r.tool_choice for r in model.requests] == ["required", None, None]
+    # No word names the calculator, but the LLM-free planner reads the expression.
+    model = scripted(call("calculate", {"expression": "12 * 7"}, "c1"), say("84"))
+    run = await agent_with(model, tools=[calculate]).run("What is 12 * 7?")
+    assert model.requests[0].tool_choice == "required" and run.answer == "84"
+    model = scripted(say("21 C"))
+    await Agent(tools=[weather], planner=ReactPlanner(first_tool_choice=None), model=model,
+                store=False).run("what is the weather in Oslo?")
+    assert model.requests[0].tool_choice is None
+
+
+async def test_a_repeated_call_is_not_run_again_and_the_model_is_told_to_answer():
+    runs = []
+
+    @tool
+    def counted(city: str) -> str:
+        """Weather by city.
+
+        Args:
+            city: city name
+        """
+        runs.append(city)
+        return "21 C"
+
+    model = scripted(call("counted", {"city": "Oslo"}, "c1"),
+                     call("counted", {"city": "Oslo"}, "c2"),
+                     say("It is 21 C."))
+    run = await agent_with(model, tools=[counted]).run("weather in Oslo")
+    assert run.status == "ok" and run.answer == "It is 21 C."
+    assert runs == ["Oslo"]
+    last = model.requests[2]
+    assert last.tool_choice == "none"
+    assert "already made that call" in last.messages[-1].content
+
+
+async def test_a_model_that_ignores_tool_choice_none_ends_the_run_instead_of_looping():
+    model = scripted(*[call("weather", {"city": "Oslo"}, f"c{i}") for i in range(5)])
+    run = await agent_with(model, max_steps=20).run("weather in Oslo")
+    assert run.status == "error"
+    assert "repeating" in (run.answer or run.error or "")
+    assert len(model.requests) == 3
 
 
 async def test_tool_output_is_data_and_changes_nothing_the_framework_controls():
