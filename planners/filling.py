@@ -74,8 +74,8 @@ class Param:
             return "date"
         if fmt == "time" or (w & {"time", "hour", "clock"} and "zone" not in w):
             return "time"
-        if w & MATH:
-            return "math"
+        if w & MATH and not set(split_identifier(self.name)) & (FREE_TEXT - MATH):
+            return "math"  # (a "text" parameter "not a regular expression" is text)
         if w & UNIT_WORDS:
             return "unit"
         if fmt in ("uri", "url") or w & {"url", "uri", "link", "endpoint"}:

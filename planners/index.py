@@ -91,7 +91,8 @@ class ToolIndex:
         """Matched words weighted by field and rarity, less the tool's own name words the
         text does not say ("cheapest_flight" for "which flights ...")."""
         terms = (self.intent if intent else self.terms)[name]
-        present = set(stems)
+        # Numbers are values, not words naming a tool: "12 * 7" is no "ISO weekday 1-7".
+        present = {s for s in stems if not s.isdigit()}
         gain = sum(self.idf[s] * terms[s] for s in present if s in terms)
         if gain <= 0:
             return 0.0

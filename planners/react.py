@@ -42,11 +42,11 @@ class ReactPlanner:
     native_tools: ``True``/``False`` forces native tool calling or the JSON format; ``None``
         uses native tool calling when the model implements ``bind_tools``.
     first_tool_choice: ``tool_choice`` for the first request (native tool calling only); later
-        requests leave the choice to the model. The default, ``"fitting"``, requires a tool
-        call when an offered tool fits the query (the retriever finds one, or the LLM-free
-        ``dataflow`` planner would call one) and lets the model choose otherwise: small
-        models tend to answer from memory ("12 * 7 = 88") instead of calling the
-        calculator, and a greeting should still get a plain reply. ``None`` (or
+        requests leave the choice to the model. The default, ``"fitting"``: when offered
+        tools fit the query (the LLM-free ``dataflow`` planner would call them, or the
+        retriever finds them), the first request offers just those and requires a call;
+        otherwise the model chooses among all. Small models answer from memory ("12 * 7 =
+        88") or pick a random tool among many; a greeting still gets a plain reply. ``None`` (or
         ``"auto"``) always lets the model choose; ``"required"`` always requires a call.
     """
 
@@ -77,12 +77,12 @@ class ReactPlanner:
     async def _native(self, task: Task, env: Environment, tools: dict[str, Tool]) -> Answer:
         messages: list[BaseMessage] = [SystemMessage(prompt("react_system")),
                                        HumanMessage(task.query)]
-        offered = list(tools.values())
         seen = SeenCalls()
-        choice = self._first_choice(task, env, tools)
+        choice, offered = self._first_request(task, env, tools)
         while True:
             options = {"tool_choice": choice} if choice else {}
             reply = await env.call_model(messages, offered or None, **options)
+            offered = list(tools.values())
             if not reply.tool_calls:
                 return Answer(reply.text)
             calls = model_calls(reply)
@@ -90,7 +90,7 @@ class ReactPlanner:
                 if choice == "none":  # a server that ignores tool_choice: stop, don't loop
                     return Answer("Stopped: the model keeps repeating calls it already made.",
                                   status="error")
-                messages.append(HumanMessage(prompt("react_repeated")))
+                messages.append(HumanMessage(prompt("react_repeated", query=task.query)))
                 choice = "none"  # the results are in: answer now
                 continue
             choice = None
@@ -100,25 +100,32 @@ class ReactPlanner:
             results = await env.call_tools(allowed) if allowed else []
             messages.extend(tool_message(r) for r in in_order(calls, results, refused))
 
-    def _first_choice(self, task: Task, env: Environment, tools: dict[str, Tool]) -> str | None:
+    def _first_request(self, task: Task, env: Environment,
+                       tools: dict[str, Tool]) -> tuple[str | None, list[Tool]]:
+        """``tool_choice`` and the tools for the first request (later ones offer all)."""
+        offered = list(tools.values())
         if self.first_tool_choice != "fitting":
-            return self.first_tool_choice
+            return self.first_tool_choice, offered
         if not tools:
-            return None
-        fits = any(t.name in tools for t in env.retrieve(task.query, 5))
-        return "required" if fits or self._plannable(task.query, tools) else None
+            return None, offered
+        planned = self._planned(task.query, tools)
+        found = [t.name for t in env.retrieve(task.query, 5) if t.name in tools]
+        fitting = list(dict.fromkeys(planned + found))
+        if not fitting:
+            return None, offered
+        return "required", [tools[n] for n in fitting]
 
-    def _plannable(self, query: str, tools: dict[str, Tool]) -> bool:
-        """Would the LLM-free planner call a tool for this query? It reads what words miss
-        ("what is 12 * 7" is an expression for the calculator) in a few milliseconds."""
+    def _planned(self, query: str, tools: dict[str, Tool]) -> list[str]:
+        """The tools the LLM-free planner would call: it reads what words miss ("what is
+        12 * 7" is an expression for the calculator) in a few milliseconds."""
         from .dataflow import DataflowPlanner
 
         if self._dataflow is None:
             self._dataflow = DataflowPlanner()
         try:
-            return bool(self._dataflow.plan(query, tools).goals)
+            return [c.name for c in self._dataflow.plan(query, tools).calls]
         except Exception:  # a hint only: a planner error must not stop the run
-            return False
+            return []
 
     async def _json(self, task: Task, env: Environment, tools: dict[str, Tool]) -> Answer:
         system = prompt("react_json", tools=describe_tools(tools.values()))

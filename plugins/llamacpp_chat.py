@@ -234,13 +234,27 @@ def grammar_schema(schema: Any, max_string: int = 200) -> Any:
     return out
 
 
+ANSWER_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"answer": {"type": "string"}},
+    "required": ["answer"],
+    "additionalProperties": False,
+}
+
+
 def reply_schema(
     tools: Sequence[dict[str, Any]], tool_choice: Any, max_string: int = 200
 ) -> dict[str, Any] | None:
-    """The JSON Schema a reply must follow, or None for free text."""
+    """The JSON Schema a reply must follow, or None for free text.
+
+    ``tool_choice="none"`` with tools bound still constrains the reply, to ``{"answer": ...}``:
+    a small model that has seen its own JSON calls in the history imitates them otherwise.
+    """
     choice = _choice_name(tool_choice)
-    if not tools or choice == "none":
+    if not tools:
         return None
+    if choice == "none":
+        return {**ANSWER_SCHEMA, "x-guidance": {"whitespace_flexible": False}}
     chosen = [t for t in tools if choice in (None, "auto", "any", "required")
               or t["function"]["name"] == choice]
     if not chosen:
@@ -260,12 +274,7 @@ def reply_schema(
             "additionalProperties": False,
         })
     if choice in (None, "auto"):
-        options.append({
-            "type": "object",
-            "properties": {"answer": {"type": "string"}},
-            "required": ["answer"],
-            "additionalProperties": False,
-        })
+        options.append(ANSWER_SCHEMA)
     schema: dict[str, Any] = options[0] if len(options) == 1 else {"anyOf": options}
     return {**schema, "x-guidance": {"whitespace_flexible": False}}
 
@@ -284,6 +293,8 @@ def tools_prompt(tools: Sequence[dict[str, Any]], tool_choice: Any) -> str:
     The grammar already enforces each schema, so the model needs names, types and meanings,
     not the JSON Schema itself (17 tools: about a quarter of the tokens).
     """
+    if _choice_name(tool_choice) == "none":
+        return 'Answer now, without calling a tool: reply with {"answer": "<your answer>"}.'
     lines = ["You can call these tools:"]
     for t in tools:
         fn = t["function"]

@@ -174,6 +174,11 @@ def test_tools_are_described_as_compact_signatures() -> None:
             "Convert a value.\n    value: The number.") in text
     assert "JSON Schema" not in text and '{"answer"' in text
     assert '{"answer"' not in llamacpp.tools_prompt(tools, "required")
+    # "none" with tools bound: an answer, constrained, and no tool listed
+    assert "convert_units" not in llamacpp.tools_prompt(tools, "none")
+    schema = llamacpp.reply_schema(tools, "none")
+    assert schema is not None and schema["required"] == ["answer"]
+    assert llamacpp.reply_schema([], None) is None
 
 
 def test_free_text_arguments_are_never_empty_in_the_grammar() -> None:

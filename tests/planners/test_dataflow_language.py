@@ -126,3 +126,26 @@ async def test_a_tool_that_refuses_its_input_is_replaced_and_the_query_replanned
         ("city_facts", "error"), ("country_facts", "success")]
     assert run.status == "ok" and run.data["capital"] == "Santiago"
     assert [s.kind for s in run.steps] == ["tool_calls", "tool_calls"]
+
+
+def test_numbers_do_not_name_tools_and_a_text_parameter_is_not_math() -> None:
+    """"12 * 7" once went to a weekday tool ("ISO weekday 1-7" shares the "7") and an
+    expression fitted a search's text ("not a regular expression") as well as the
+    calculator's expression."""
+    weekday = Tool("weekday", "The weekday of a date: ISO weekday 1-7.",
+                   {"type": "object", "properties": {"date": {"type": "string"}},
+                    "required": ["date"]}, lambda **_: {})
+    search = Tool("search_notes", "Find notes that contain a text.",
+                  {"type": "object", "properties": {"text": {
+                      "type": "string",
+                      "description": "plain text, not a regular expression"}},
+                   "required": ["text"]}, lambda **_: {})
+    calc = Tool("calculate", "Evaluate arithmetic.",
+                {"type": "object", "properties": {"expression": {
+                    "type": "string", "description": "the arithmetic expression"}},
+                 "required": ["expression"]}, lambda **_: {})
+    tools = {t.name: t for t in (weekday, search, calc)}
+    plan = DataflowPlanner(today=TODAY).plan("What is 12 * 7?", tools)
+    assert [(c.name, c.args) for c in plan.calls] == [("calculate", {"expression": "12 * 7"})]
+    plan = DataflowPlanner(today=TODAY).plan('find my notes about "budget"', tools)
+    assert [(c.name, c.args) for c in plan.calls] == [("search_notes", {"text": "budget"})]
