@@ -36,12 +36,12 @@ from .filling import Filling, Param, fill, looks_like_identifier, params_of, str
 from .index import ToolIndex
 from .options import name_options
 from .plan import Clause, Hole, Plan
-from .produce import ProducerSearch, clause_role
+from .produce import SHARED_KINDS, ProducerSearch, _used_in, clause_role
 from .repair import refused, reuse
 from .text import stem, words
 from .values import Value, extract
 
-SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
+POSSESSED = re.compile(r"\b(?:my|our|your|their|his|her|these|those|some|all)\s+$", re.I)
 LIST_GAP = re.compile(r"\s*(?:,|,?\s*\band\b|,?\s*\bor\b)\s*", re.I)  # "Oslo, Rome and Bern"
 MAX_REPAIRS = 2  # re-plans after a tool refuses its input
 
@@ -116,6 +116,10 @@ class DataflowPlanner(ProducerSearch):
                               query, index.lexicon)
         for v in values:
             v.extra["before"] = query[max(0, v.start - 40):max(v.start, 0)]
+            if v.extra.get("option") and POSSESSED.search(v.extra["before"]):
+                v.extra["amount_implied"] = True  # "for my euros": some euros, how many?
+            if v.extra.get("option") and "unit_of" in v.extra:  # "20 euros": money
+                values[v.extra["unit_of"]].extra["unit_option"] = v.extra["option"]
             if v.kind == "number" and v.unit and stem(v.unit.lower()) in index.count_words:
                 v.extra["counts"] = stem(v.unit.lower())
         clauses = split_clauses(query, values, index)
@@ -150,7 +154,8 @@ class DataflowPlanner(ProducerSearch):
             options = sum(1 for v in filling.used.values() if v.extra.get("enum_word"))
             added = len(scratch.calls) - len(plan.calls)  # shorter plans first, as in the paper
             asked = self._asked_for(tool, filling, clause, scratch.named - plan.named)
-            key = (len(own & used) + options + asked, total - holes - 0.5 * added)
+            key = (len(own & used) + options + asked + _implied(filling),
+                   total - holes - 0.5 * added)
             if best_key is None or key > best_key:
                 best_key, best = key, (tool, filling)
         if best is not None:
@@ -351,8 +356,11 @@ class DataflowPlanner(ProducerSearch):
         return replanned
 
 
-def _used_in(plan: Plan, v: Value) -> bool:
-    return any(v.value in c.args.values() for c in plan.calls if not isinstance(v.value, dict))
+def _implied(filling: Filling) -> int:
+    """1 when the clause speaks of an amount it does not give ("for my euros") and the tool
+    has a number parameter still to fill (it will be asked): the clause is about a quantity."""
+    said = any(v.extra.get("amount_implied") for v in filling.used.values())
+    return int(said and any(p.kind in ("number", "integer") for p in filling.missing))
 
 
 def _answer_value(name: str, raw: Any, p: Param) -> Value:

@@ -33,6 +33,8 @@ FREE_TEXT = frozenset({"text", "query", "expression", "message", "content", "bod
                        "pattern", "question", "prompt", "search", "keyword", "keywords", "term",
                        "terms", "input", "formula", "equation", "note", "comment", "title",
                        "subject", "description", "statement"})
+AMOUNT_WORDS = frozenset({"amount", "value", "quantity", "price", "sum", "total", "money",
+                          "cost", "budget", "fee", "balance"})
 MATH = frozenset({"expression", "formula", "equation", "calculation", "math"})
 UNIT_WORDS = frozenset({"unit", "units", "currency", "currencies"})
 NEGATIONS = frozenset({"not", "no", "without", "exclude", "excluding", "don't", "dont", "non"})
@@ -214,6 +216,8 @@ def _score(p: Param, v: Value) -> float | None:
             return None
         if v.extra.get("counts") and v.extra["counts"] not in p.words:
             return None  # "3 nights" counts nights, it is not this parameter
+        if v.extra.get("unit_option") and not p.words & AMOUNT_WORDS:
+            return None  # "20 euros" is an amount of money, not a number of nights
         s = 1.0 * v.confidence
         if v.unit and (stem(v.unit.lower()) in p.words or v.unit.lower() in p.words):
             s += 3.0

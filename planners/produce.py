@@ -20,6 +20,7 @@ from .plan import Call, Clause, Plan
 from .text import stem, words
 from .values import Value
 
+SHARED_KINDS = frozenset({"date", "time", "datetime"})  # "... and the weather there that day"
 MAX_DEPTH = 3  # producer chains longer than this are not searched
 MAX_BRANCH = 4  # producers that need inputs themselves, tried per missing argument
 LITERAL_KINDS = frozenset({"date", "time", "datetime", "number", "integer", "boolean"})
@@ -69,11 +70,14 @@ class ProducerSearch:
         """
         if p.name in answers:
             values = [answers[p.name]]
+        snapshot = set(plan.refs), set(plan.fed)
         earlier = self._from_plan(p, clause, tools, plan, exclude)
-        if earlier is not None:
-            return earlier
         candidates = sorted(self._producers(p, clause, values, tools, index, plan, taken,
                                             exclude, consumer), key=lambda c: c[0])
+        if earlier is not None:
+            if not self._clause_feeds(earlier, plan, clause, candidates, consumer):
+                return earlier
+            plan.refs, plan.fed = snapshot  # "the currency used in Tokyo": not the flight's
         # Every producer that needs nothing more, then the best few that need more: an
         # exhaustive search over every producer of a common concept (a currency, a city)
         # grows as breadth ** depth, and a better chain rarely hides further down the rank.
@@ -97,6 +101,21 @@ class ProducerSearch:
             return None
         return self._chain(best[1], p, clause, values, tools, index, plan, taken, depth,
                            exclude, consumer)
+
+    @staticmethod
+    def _clause_feeds(earlier: dict[str, str], plan: Plan, clause: Clause,
+                      candidates: list[tuple[Any, Tool, Filling, Output]],
+                      consumer: set[int] | None) -> bool:
+        """Should a fresh producer replace an earlier goal's output? Yes when the clause names
+        something nothing uses yet that a ready producer takes ("convert 500 euros into the
+        currency used in Tokyo" after a flight search: Tokyo's currency, not the fare's)."""
+        call_id = earlier["$ref"].split("#", 1)[0]
+        if not any(g.id == call_id for g in plan.goals):
+            return False  # a producer of this very goal: reuse it
+        own = {v.index for v in clause.values if v.kind not in ("word", "number")}
+        return any(not c[2].missing and any(
+            v.index in own and v.index not in (consumer or ()) for v in c[2].used.values())
+            for c in candidates)
 
     def _producers(self, p: Param, clause: Clause, values: list[Value], tools: dict[str, Tool],
                    index: ToolIndex, plan: Plan, taken: set[int], exclude: set[str],
@@ -138,7 +157,8 @@ class ProducerSearch:
                 filling = fill(tool, pool, clause.text, role_hint=p.role)
                 if filling.missing:  # only what the clause lacks comes from elsewhere
                     mine = {v.index for v in filling.used.values()}
-                    wide = [v for v in values if v.index not in taken and v.index not in mine]
+                    wide = [v for v in values if v.index not in taken and v.index not in mine
+                            and (v.kind in SHARED_KINDS or not _used_in(plan, v))]
                     more = fill(tool, wide, clause.text, role_hint=p.role, mentions=False)
                     for m in list(filling.missing):
                         if m.name in more.args:
@@ -254,3 +274,8 @@ def _ref(call: Call, out: Output) -> str:
 def clause_text(v: Value) -> str:
     """The query text before ``v`` (kept on the value when the query is read)."""
     return str(v.extra.get("before", ""))
+
+
+def _used_in(plan: Plan, v: Value) -> bool:
+    """Does a planned call already take this value (then another goal should not)?"""
+    return any(v.value in c.args.values() for c in plan.calls if not isinstance(v.value, dict))

@@ -149,3 +149,62 @@ def test_numbers_do_not_name_tools_and_a_text_parameter_is_not_math() -> None:
     assert [(c.name, c.args) for c in plan.calls] == [("calculate", {"expression": "12 * 7"})]
     plan = DataflowPlanner(today=TODAY).plan('find my notes about "budget"', tools)
     assert [(c.name, c.args) for c in plan.calls] == [("search_notes", {"text": "budget"})]
+
+
+RATE = Tool.from_schema("rate", "How many units of one currency one unit of another buys.", {
+    "type": "object", "required": ["source", "target"], "properties": {
+        "source": {"type": "string", "enum": MONEY, "x-type": "currency",
+                   "description": f"currency to change from, {MONEY_DOC}"},
+        "target": {"type": "string", "enum": MONEY, "x-type": "currency",
+                   "description": f"currency to change into, {MONEY_DOC}"}}},
+    lambda **_: {"rate": 2.0}, output_schema={"type": "object", "properties": {
+        "rate": {"type": "number", "x-type": "rate"}}})
+STAY = Tool.from_schema("hotel_stay", "Book-free quote for a hotel stay in a city.", {
+    "type": "object", "required": ["city", "nights"], "properties": {
+        "city": {"type": "string", "x-type": "city"},
+        "nights": {"type": "integer", "description": "number of nights"}}},
+    lambda **_: {}, output_schema={"type": "object", "properties": {
+        "price_per_night": {"type": "number", "x-type": "amount"},
+        "total_price": {"type": "number", "x-type": "amount"},
+        "currency": {"type": "string", "x-type": "currency"}}})
+CITY_MONEY = Tool.from_schema("city_money", "The money of a city: its local currency.", {
+    "type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string", "x-type": "city"}}},
+    lambda **_: {}, output_schema={"type": "object", "properties": {
+        "currency": {"type": "string", "x-type": "currency", "enum": MONEY}}})
+
+
+def plan_of(query: str, tools: list[Tool]) -> tuple[list[tuple[str, Any]], list[str]]:
+    plan = DataflowPlanner(today=TODAY).plan(query, {t.name: t for t in tools})
+    return [(c.name, c.args) for c in plan.calls], [h.param.name for h in plan.holes]
+
+
+def test_money_one_has_but_does_not_count_is_an_amount_to_ask_for() -> None:
+    """"for my dollars": some dollars, how many? An exchange (which asks), not a rate."""
+    assert plan_of("How many yen would I get for my dollars?", [RATE, TOOLS[0]]) == (
+        [("exchange", {"source": "USD", "target": "JPY"})], ["amount"])
+    assert plan_of("How many yen does one US dollar buy?", [RATE])[0] == [
+        ("rate", {"source": "USD", "target": "JPY"})]
+
+
+def test_what_a_stay_costs_is_its_total_price_converted() -> None:
+    """"cost" names the price; the total, not the rate per night, unless "per night"."""
+    tools = [STAY, TOOLS[0], RATE]
+    assert plan_of("What would 3 nights in Oslo cost in yen?", tools)[0] == [
+        ("hotel_stay", {"nights": 3, "city": "Oslo"}),
+        ("exchange", {"target": "JPY", "amount": {"$ref": "1#/total_price"},
+                      "source": {"$ref": "1#/currency"}})]
+    assert plan_of("What would 3 nights in Oslo cost per night in yen?", tools)[0][1][1][
+        "amount"] == {"$ref": "1#/price_per_night"}
+
+
+def test_a_place_the_clause_names_gets_its_own_producer() -> None:
+    """The earlier goal's currency is Oslo's; "the currency used in Rome" is Rome's."""
+    calls_, holes = plan_of("Quote 3 nights in Oslo and exchange 20 euros into the currency "
+                            "used in Rome", [STAY, TOOLS[0], CITY_MONEY])
+    assert holes == []
+    assert ("city_money", {"city": "Rome"}) in calls_
+    exchange_args = dict(calls_[-1][1])
+    rome = calls_.index(("city_money", {"city": "Rome"})) + 1
+    assert exchange_args["target"] == {"$ref": f"{rome}#/currency"}
+    assert exchange_args["amount"] == 20 and exchange_args["source"] == "EUR"
