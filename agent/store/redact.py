@@ -75,6 +75,8 @@ def might_hold_secret(text: str) -> bool:
     ):
         return True
     low = text.lower()
+    if "token" in low:  # token counts are in every model reply: they are no secret
+        low = low.replace("_tokens", "").replace("_token_details", "")
     return (
         "token" in low
         or "secret" in low

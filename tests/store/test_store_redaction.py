@@ -65,6 +65,13 @@ def test_every_pattern_passes_the_cheap_precheck() -> None:
         assert might_hold_secret(text), text
         assert redact_text(text) != text
     assert not might_hold_secret('{"city": "Paris", "days": 3}')
+    # Every model reply carries token counts: they must not send it down the slow path ...
+    usage = ('{"usage_metadata": {"input_tokens": 3, "output_tokens": 4, "total_tokens": 7, '
+             '"input_token_details": {"cache_read": 0}}}')
+    assert not might_hold_secret(usage)
+    # ... while a token next to them still does.
+    assert might_hold_secret(usage[:-1] + ', "token": "abc"}')
+    assert REDACTED in dumps_redacted({"total_tokens": 7, "token": "abc"})
 
 
 def test_redaction_keeps_non_secret_values_and_types() -> None:
