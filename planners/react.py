@@ -109,7 +109,10 @@ class ReactPlanner:
         if not tools:
             return None, offered
         planned = self._planned(task.query, tools)
-        found = [t.name for t in env.retrieve(task.query, 5) if t.name in tools]
+        try:
+            found = [t.name for t in env.retrieve(task.query, 5) if t.name in tools]
+        except Exception:  # a hint only, like the planner's: a broken retriever is no reason
+            found = []  # to fail the run
         fitting = list(dict.fromkeys(planned + found))
         if not fitting:
             return None, offered

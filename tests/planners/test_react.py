@@ -249,3 +249,15 @@ async def test_end_to_end_with_the_local_model():
     assert run.results, "the first request requires a tool call"
     assert all_calls_validated(agent, run)
     assert run.tokens_in > 0 and run.tokens_out > 0
+
+
+async def test_a_broken_retriever_does_not_fail_the_run():
+    model = scripted(say("hello"))
+    agent = agent_with(model)
+
+    def broken(query, k):
+        raise RuntimeError("index unavailable")
+
+    agent.retriever = broken
+    run = await agent.run("hi there")
+    assert run.status == "ok" and run.answer == "hello"
