@@ -44,13 +44,8 @@ class TraceRecorder:
         produced meanwhile goes into the same transaction.
         """
         with self._lock:
-            if op == "record_step":  # a step begun and ended in one batch is written once
-                where = self._steps.get(args[0]["id"])
-                if where is not None:
-                    self._pending[where] = (op, args, kwargs)
-                    return
-                self._steps[args[0]["id"]] = len(self._pending)
-            self._pending.append((op, args, kwargs))
+            if not self._enqueue(op, args, kwargs):
+                return
             try:
                 loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
             except RuntimeError:
@@ -63,6 +58,18 @@ class TraceRecorder:
             loop.call_later(self.delay, self._submit)
         else:
             self._submit()
+
+    def _enqueue(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Queue one write; False when it replaced a pending one (a step begun and ended in
+        one batch is written once)."""
+        if op == "record_step":
+            where = self._steps.get(args[0]["id"])
+            if where is not None:
+                self._pending[where] = (op, args, kwargs)
+                return False
+            self._steps[args[0]["id"]] = len(self._pending)
+        self._pending.append((op, args, kwargs))
+        return True
 
     def _submit(self) -> None:
         # The delayed wake-up may fire after close() (which already wrote everything) or

@@ -68,13 +68,7 @@ class OpsCapture(TraceRecorder):
         self._closed = False
 
     def put(self, op: str, *args: Any, **kwargs: Any) -> None:
-        if op == "record_step":  # a step written when it starts and again when it ends
-            where = self._steps.get(args[0]["id"])
-            if where is not None:
-                self._pending[where] = (op, args, kwargs)
-                return
-            self._steps[args[0]["id"]] = len(self._pending)
-        self._pending.append((op, args, kwargs))
+        self._enqueue(op, args, kwargs)
 
     def kick(self) -> None:
         pass
