@@ -158,7 +158,7 @@ def test_local_threads_keep_a_bounded_window() -> None:
     assert high <= 4
 
 
-def test_stopping_early_cancels_the_rest_and_the_engine_still_works(
+def test_stopping_early_pulls_no_more_items_and_the_engine_still_works(
     ray_engine: RayEngine,
 ) -> None:
     source = Recorder(100_000)
