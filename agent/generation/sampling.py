@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import uuid
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
@@ -201,12 +202,39 @@ def _valid_examples(key: str) -> tuple[str, ...]:
     schema = json.loads(key)
     examples = schema.get("examples")
     if not isinstance(examples, list) or not examples:
+        examples = described_examples(schema.get("description"))
+    if not examples:
         return ()
     from jsonschema import Draft202012Validator
 
     bare = {k: v for k, v in schema.items() if k != "examples"}
     validator = Draft202012Validator(bare)
     return tuple(json.dumps(e) for e in examples if validator.is_valid(e))
+
+
+_EXAMPLE_CUE = re.compile(r"\b(?:e\.g\.|for example|such as)[,:]?\s*(.*)", re.I | re.S)
+_QUOTED = re.compile(r'"([^"\n]{1,200})"')
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def described_examples(description: Any) -> list[Any]:
+    """Examples written in a parameter's description: ``e.g. "km" or "degC"`` -> ["km",
+    "degC"], ``e.g. 10`` -> [10]. Tool authors write them far more often than ``examples``;
+    each is still validated against the schema before it is used."""
+    if not isinstance(description, str):
+        return []
+    cue = _EXAMPLE_CUE.search(description)
+    if cue is None:
+        return []
+    tail = cue.group(1)
+    quoted = _QUOTED.findall(tail)
+    if quoted:
+        return list(dict.fromkeys(quoted))
+    number = _NUMBER.match(tail.strip())
+    if number is None:
+        return []
+    text = number.group(0)
+    return [float(text) if "." in text else int(text)]
 
 
 def _key(schema: Mapping[str, Any]) -> str:

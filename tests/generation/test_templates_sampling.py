@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from agent import Tool
 from agent.generation.chains import build_catalog
 from agent.generation.programmatic import check_literals, sample_example
-from agent.generation.sampling import can_sample, sample
+from agent.generation.sampling import can_sample, described_examples, sample
 from agent.generation.templates import TemplateError, derive_template, load_templates
 
 
@@ -128,3 +128,15 @@ def test_every_sampled_call_validates_and_chains_follow_the_dataflow() -> None:
     assert origin != destination  # never "from Oslo to Oslo"
     assert query.startswith(f"Trains from {origin} to {destination} on 2027-03-")
     assert plan[2]["args"]["origin"] == {"$ref": "1#/stations/0/code"}
+
+
+def test_examples_written_in_a_description_are_sampled_when_valid() -> None:
+    assert described_examples('The unit, e.g. "km" or "degC".') == ["km", "degC"]
+    assert described_examples("The number to convert, e.g. 10.") == [10]
+    assert described_examples("Free text with no example.") == []
+    schema = {"type": "string", "description": 'A unit, e.g. "km" or "degC"'}
+    assert can_sample(schema)
+    assert {sample(schema, random.Random(seed)) for seed in range(40)} == {"km", "degC"}
+    # an example that does not validate is never used
+    strict = {"type": "string", "pattern": "^[a-z]+$", "description": 'e.g. "km" or "C2"'}
+    assert {sample(strict, random.Random(seed)) for seed in range(40)} == {"km"}
