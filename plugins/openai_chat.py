@@ -25,13 +25,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import email.utils
 import json
 import logging
 import os
 import queue
 import threading
-import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
@@ -51,15 +49,23 @@ from langchain_core.messages import (
     ToolCallChunk,
     convert_to_openai_messages,
 )
-from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, SecretStr
 
 from agent.errors import ModelNotFoundError
 from agent.models import ModelError
+from agent.plugins.openai_wire import (
+    connect_reason,
+    error_detail,
+    json_reply,
+    parse_tool_call,
+    retry_after,
+    sse_data,
+    tool_spec,
+    usage_of,
+)
 
 log = logging.getLogger("agent.models.openai")
 
@@ -150,7 +156,7 @@ class OpenAICompatChatModel(BaseChatModel):
 
         ``tool_choice``: ``"auto"``, ``"none"``, ``"required"`` (or ``"any"``), or a tool name.
         """
-        specs = [_tool_spec(t) for t in tools]
+        specs = [tool_spec(t) for t in tools]
         if tool_choice is not None:
             names = {s["function"]["name"] for s in specs}
             if tool_choice == "any":
@@ -179,7 +185,7 @@ class OpenAICompatChatModel(BaseChatModel):
                 text = await resp.text()
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise self._transport_error(exc) from None
-        return self._result(_json_reply(text, self.url))
+        return self._result(json_reply(text, self.url))
 
     def _generate(
         self,
@@ -206,7 +212,7 @@ class OpenAICompatChatModel(BaseChatModel):
         body = self._body(messages, stop, stream=True, **kwargs)
         async with self._session() as session, self._post(session, body) as resp:
             try:
-                async for data in _sse_data(resp, self.url):
+                async for data in sse_data(resp, self.url):
                     chunk = self._chunk(data)
                     if chunk is None:
                         continue
@@ -259,13 +265,13 @@ class OpenAICompatChatModel(BaseChatModel):
             return ModelError(f"no reply from {self.url} within {self.read_timeout:g} s "
                               "(read timeout)")
         if isinstance(exc, aiohttp.ClientConnectorError):
-            return ModelError(f"cannot connect to {self.url}: {_reason(exc)}; "
+            return ModelError(f"cannot connect to {self.url}: {connect_reason(exc)}; "
                               "is the server running?")
         return ModelError(f"the connection to {self.url} failed: {type(exc).__name__}: "
                           f"{self._redact(str(exc))}")
 
     def _status_error(self, status: int, text: str, attempts: int) -> ModelError:
-        detail = self._redact(_error_detail(text))
+        detail = self._redact(error_detail(text))
         if status in (401, 403):
             who = ("the API key given" if self.api_key is not None
                    else f"${self.api_key_env}" if self._key() else f"no key (${self.api_key_env} "
@@ -298,19 +304,19 @@ class OpenAICompatChatModel(BaseChatModel):
         tool_calls: list[ToolCall] = []
         invalid: list[InvalidToolCall] = []
         for raw in msg.get("tool_calls") or []:
-            _parse_tool_call(raw, tool_calls, invalid)
+            parse_tool_call(raw, tool_calls, invalid)
         meta: dict[str, Any] = {"model_name": data.get("model") or self.model_name,
                                 "finish_reason": choice.get("finish_reason")}
         if data.get("id"):
             meta["id"] = data["id"]
         message = AIMessage(content=content, tool_calls=tool_calls, invalid_tool_calls=invalid,
-                            usage_metadata=_usage(data.get("usage")), response_metadata=meta,
+                            usage_metadata=usage_of(data.get("usage")), response_metadata=meta,
                             id=data.get("id"))
         return ChatResult(generations=[ChatGeneration(message=message)],
                           llm_output={"model_name": meta["model_name"]})
 
     def _chunk(self, data: dict[str, Any]) -> ChatGenerationChunk | None:
-        usage = _usage(data.get("usage"))
+        usage = usage_of(data.get("usage"))
         choices = data.get("choices") or []
         if not choices:
             if usage is None:
@@ -367,7 +373,7 @@ class _Response:
                 raise m._status_error(resp.status, text, attempt)
             if attempt > m.max_retries:
                 raise m._status_error(resp.status, text, attempt)
-            wait = _retry_after(resp.headers.get("Retry-After"))
+            wait = retry_after(resp.headers.get("Retry-After"))
             if wait is None:
                 wait = m.backoff * 2 ** (attempt - 1)
             wait = min(max(wait, 0.0), m.max_wait)
@@ -379,148 +385,6 @@ class _Response:
     async def __aexit__(self, *exc: object) -> None:
         if self.resp is not None:
             self.resp.release()
-
-
-# Helpers ----------------------------------------------------------------------------------
-def _tool_spec(tool: Any) -> dict[str, Any]:
-    if isinstance(tool, dict) and tool.get("type") == "function" and "function" in tool:
-        return tool
-    spec = getattr(tool, "spec", None)
-    if callable(spec) and not isinstance(tool, type):  # an agent.types.Tool
-        out: dict[str, Any] = spec()
-        return out
-    return convert_to_openai_tool(tool)
-
-
-def _parse_tool_call(raw: Any, ok: list[ToolCall], bad: list[InvalidToolCall]) -> None:
-    fn = raw.get("function") if isinstance(raw, dict) else None
-    if not isinstance(fn, dict):
-        bad.append(InvalidToolCall(name=None, args=json.dumps(raw), id=None,
-                                   error="a tool call without a function",
-                                   type="invalid_tool_call"))
-        return
-    name, args, call_id = fn.get("name"), fn.get("arguments"), raw.get("id")
-    if isinstance(args, dict):  # some servers send an object, not a JSON string
-        parsed: Any = args
-    else:
-        try:
-            parsed = json.loads(args) if args and args.strip() else {}
-        except (json.JSONDecodeError, TypeError, AttributeError) as exc:
-            bad.append(InvalidToolCall(name=name, args=args if isinstance(args, str) else None,
-                                       id=call_id, error=f"arguments are not JSON: {exc}",
-                                       type="invalid_tool_call"))
-            return
-    if not isinstance(parsed, dict) or not name:
-        bad.append(InvalidToolCall(name=name, args=args if isinstance(args, str) else None,
-                                   id=call_id,
-                                   error="no tool name" if not name
-                                   else "arguments are not a JSON object",
-                                   type="invalid_tool_call"))
-        return
-    ok.append(ToolCall(name=name, args=parsed, id=call_id, type="tool_call"))
-
-
-def _usage(raw: Any) -> UsageMetadata | None:
-    if not isinstance(raw, dict):
-        return None
-    i = int(raw.get("prompt_tokens") or 0)
-    o = int(raw.get("completion_tokens") or 0)
-    return UsageMetadata(input_tokens=i, output_tokens=o,
-                         total_tokens=int(raw.get("total_tokens") or i + o))
-
-
-def _json_reply(text: str, url: str) -> dict[str, Any]:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        raise ModelError(f"malformed reply from {url}: not JSON ({_start(text)})") from None
-    if not isinstance(data, dict):
-        raise ModelError(f"malformed reply from {url}: not a JSON object ({_start(text)})")
-    if "error" in data and "choices" not in data:
-        raise ModelError(f"{url} answered with an error: {_error_detail(text)}")
-    return data
-
-
-async def _sse_data(resp: aiohttp.ClientResponse, url: str) -> AsyncIterator[dict[str, Any]]:
-    """The JSON ``data:`` payloads of a server-sent event stream, until ``[DONE]``."""
-    ctype = resp.headers.get("Content-Type", "")
-    if "text/event-stream" not in ctype:  # a server that ignored "stream": a plain reply
-        data = _json_reply(await resp.text(), url)
-        yield _as_stream_chunk(data)
-        yield {"choices": [], "usage": data.get("usage")}
-        return
-    lines: list[str] = []
-    async for raw in resp.content:
-        line = raw.decode("utf-8").rstrip("\r\n")
-        if line:
-            if line.startswith("data:"):
-                lines.append(line[5:].removeprefix(" "))
-            continue  # comments (": ping"), event:, id:, retry: fields are ignored
-        if not lines:
-            continue
-        payload, lines = "\n".join(lines), []
-        if payload.strip() == "[DONE]":
-            return
-        try:
-            data = json.loads(payload)
-        except json.JSONDecodeError:
-            raise ModelError(f"malformed event from {url}: not JSON ({_start(payload)})"
-                             ) from None
-        if isinstance(data, dict) and "error" in data and not data.get("choices"):
-            raise ModelError(f"{url} answered with an error: {_error_detail(payload)}")
-        if isinstance(data, dict):
-            yield data
-
-
-def _as_stream_chunk(data: dict[str, Any]) -> dict[str, Any]:
-    choices = data.get("choices") or [{}]
-    msg = choices[0].get("message") or {}
-    calls = [{**c, "index": i} for i, c in enumerate(msg.get("tool_calls") or [])]
-    return {"id": data.get("id"), "model": data.get("model"),
-            "choices": [{"delta": {"content": msg.get("content"), "tool_calls": calls},
-                         "finish_reason": choices[0].get("finish_reason")}]}
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header: a number or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _error_detail(text: str) -> str:
-    """The server's own error message, shortened, on one line."""
-    try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
-        data = None
-    if isinstance(data, dict):
-        err = data.get("error", data.get("message", data.get("detail")))
-        if isinstance(err, dict):
-            err = err.get("message") or err
-        text = err if isinstance(err, str) else json.dumps(err)
-    text = " ".join(str(text).split())
-    return text[:200] + ("..." if len(text) > 200 else "")
-
-
-def _start(text: str) -> str:
-    text = " ".join(text.split())
-    return repr(text[:60] + ("..." if len(text) > 60 else "")) if text else "empty body"
-
-
-def _reason(exc: aiohttp.ClientConnectorError) -> str:
-    err = exc.os_error
-    if isinstance(err, ConnectionRefusedError):
-        return "connection refused"
-    return (err.strerror if err is not None and err.strerror else str(err or exc)) or "failed"
 
 
 # Registration -----------------------------------------------------------------------------

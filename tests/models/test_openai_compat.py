@@ -22,7 +22,8 @@ from pydantic import BaseModel
 
 from agent import Agent, tool
 from agent.models import ModelError
-from agent.plugins.openai_chat import OpenAICompatChatModel, _retry_after
+from agent.plugins.openai_chat import OpenAICompatChatModel
+from agent.plugins.openai_wire import retry_after
 from agent.schema import as_tool
 
 SECRET = "sk-test-secret-0123456789"
@@ -291,9 +292,9 @@ async def test_5xx_gives_up_after_max_retries(fake: Fake) -> None:
 def test_retry_after_parses_seconds_and_http_dates() -> None:
     from email.utils import formatdate
 
-    assert _retry_after("2") == 2.0
-    assert _retry_after(None) is None and _retry_after("soon") is None
-    in_3s = _retry_after(formatdate(time.time() + 3, usegmt=True))
+    assert retry_after("2") == 2.0
+    assert retry_after(None) is None and retry_after("soon") is None
+    in_3s = retry_after(formatdate(time.time() + 3, usegmt=True))
     assert in_3s is not None and 1.5 < in_3s <= 3.0
 
 
