@@ -145,17 +145,7 @@ class Environment:
         parent_id: str | None = None, **kwargs: Any,
     ) -> Any:
         """Ask the agent's chat model; the step records tokens and time."""
-        from langchain_core.messages import message_to_dict
-
-        model = self.agent.model
-        if model is None:
-            from agent.errors import ModelNotFoundError
-
-            raise ModelNotFoundError(
-                "this planner needs a chat model: pass model=... (or --model ID)"
-            )
-        step = self.begin_step("model", getattr(model, "model_name", None) or type(model).__name__,
-                               parent_id)
+        model, step = self.begin_model_step(parent_id)
         offered = list(tools or ())
         bound = model.bind_tools([t.spec() for t in offered]) if offered else model
         try:
@@ -163,6 +153,28 @@ class Environment:
         except BaseException as exc:
             self.end_step(step, "error", error=f"{type(exc).__name__}: {exc}")
             raise
+        self.end_model_step(step, reply, **({"tools": [t.name for t in offered]}
+                                           if offered else {}))
+        return reply
+
+    def begin_model_step(self, parent_id: str | None = None) -> tuple[Any, Step]:
+        """The agent's chat model and a new ``model`` step (planners that stream use these
+        two and ``end_model_step`` directly)."""
+        model = self.agent.model
+        if model is None:
+            from agent.errors import ModelNotFoundError
+
+            raise ModelNotFoundError(
+                "this planner needs a chat model: pass model=... (or --model ID)"
+            )
+        name = getattr(model, "model_name", None) or type(model).__name__
+        return model, self.begin_step("model", name, parent_id)
+
+    def end_model_step(self, step: Step, reply: Any, **data: Any) -> None:
+        """Count the reply's tokens, add it to the transcript and keep it with its step
+        (replay serves it from there)."""
+        from langchain_core.messages import message_to_dict
+
         usage = getattr(reply, "usage_metadata", None) or {}
         step.tokens_in = int(usage.get("input_tokens", 0))
         step.tokens_out = int(usage.get("output_tokens", 0))
@@ -170,10 +182,7 @@ class Environment:
         self.run.tokens_out += step.tokens_out
         recorded = message_to_dict(reply)
         self.run.add_message(recorded)
-        # The reply (and whether tools were bound) is kept with its step: replay serves it.
-        self.end_step(step, "ok", reply=recorded,
-                      **({"tools": [t.name for t in offered]} if offered else {}))
-        return reply
+        self.end_step(step, "ok", reply=recorded, **data)
 
     # The user ----------------------------------------------------------------------------
     async def ask(self, question: str, schema: dict[str, Any] | None = None) -> Any:

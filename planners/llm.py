@@ -212,18 +212,10 @@ async def stream_model(env: Environment, messages: list[BaseMessage],
     like ``call_model``.
 
     The step records tokens (from the chunks' ``usage_metadata``) and time, and the reply
-    joins the run's transcript. The environment has no streaming call, so this keeps its
-    bookkeeping: one ``model`` step, run token totals, the transcript message.
+    joins the run's transcript. The environment's model-step bookkeeping is shared
+    (``begin_model_step`` / ``end_model_step``): one ``model`` step, token totals, transcript.
     """
-    from langchain_core.messages import message_to_dict
-
-    model = env.agent.model
-    if model is None:
-        from agent.errors import ModelNotFoundError
-
-        raise ModelNotFoundError("this planner needs a chat model: pass model=... (or --model ID)")
-    name = getattr(model, "model_name", None) or type(model).__name__
-    step = env.begin_step("model", name, parent_id)
+    model, step = env.begin_model_step(parent_id)
     merged: Any = None
     first_at: float | None = None
     try:
@@ -240,13 +232,6 @@ async def stream_model(env: Environment, messages: list[BaseMessage],
     reply = AIMessage(content=merged.content if merged is not None else "",
                       usage_metadata=getattr(merged, "usage_metadata", None),
                       response_metadata=getattr(merged, "response_metadata", {}) or {})
-    usage: Mapping[str, Any] = reply.usage_metadata or {}
-    step.tokens_in = int(usage.get("input_tokens", 0))
-    step.tokens_out = int(usage.get("output_tokens", 0))
-    env.run.tokens_in += step.tokens_in
-    env.run.tokens_out += step.tokens_out
-    recorded = message_to_dict(reply)
-    env.run.add_message(recorded)
     data = {"first_token_ms": (first_at - step.started_at) * 1000} if first_at else {}
-    env.end_step(step, "ok", streamed=True, reply=recorded, **data)  # replay serves `reply`
+    env.end_model_step(step, reply, streamed=True, **data)
     return reply, step
