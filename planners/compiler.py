@@ -33,7 +33,15 @@ from agent.environment import Environment
 from agent.refs import LITERAL, REF, find_refs, substitute
 from agent.types import Answer, Step, Task, Tool, ToolResult
 
-from .llm import describe_tools, literal_args, prompt, refuse_unoffered, stream_model, wrap_output
+from .llm import (
+    describe_tools,
+    literal_args,
+    offered_tools,
+    prompt,
+    refuse_unoffered,
+    stream_model,
+    wrap_output,
+)
 
 TASK_LINE = re.compile(r"^\s*(?:[-*]\s*)?(\d+)\s*[.)]\s*([A-Za-z_][\w.-]*)\s*\((.*)\)\s*;?\s*$")
 IGNORED = re.compile(r"^\s*(?:thought\s*:|#|```|$)", re.I)
@@ -209,9 +217,7 @@ class CompilerPlanner:
         self.max_tools = max_tools
 
     async def run(self, task: Task, env: Environment) -> Answer:
-        tools = dict(env.tools)
-        if len(tools) > self.max_tools:
-            tools = {t.name: t for t in env.retrieve(task.query, self.max_tools)}
+        tools = offered_tools(env, task.query, self.max_tools)
         system = SystemMessage(prompt("compiler_planner", tools=describe_tools(tools.values())))
         history = ""
         reason = ""

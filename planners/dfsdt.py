@@ -32,6 +32,7 @@ from .llm import (
     in_order,
     last_step,
     model_calls,
+    offered_tools,
     prompt,
     refuse_unoffered,
     tool_message,
@@ -141,9 +142,7 @@ class DfsdtPlanner:
         self.max_tools = max_tools
 
     async def run(self, task: Task, env: Environment) -> Answer:
-        tools = dict(env.tools)
-        if len(tools) > self.max_tools:
-            tools = {t.name: t for t in env.retrieve(task.query, self.max_tools)}
+        tools = offered_tools(env, task.query, self.max_tools)
         tools.pop(GIVE_UP, None)  # the search's own action; a tool of that name is hidden
         search = _Search(self, env, tools)
         root = Node([SystemMessage(prompt("dfsdt_system")), HumanMessage(task.query)],

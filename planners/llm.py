@@ -204,6 +204,14 @@ def observation(results: Iterable[ToolResult]) -> HumanMessage:
     return HumanMessage("\n".join(wrap_output(r) for r in results))
 
 
+def offered_tools(env: Environment, query: str, max_tools: int) -> dict[str, Tool]:
+    """The tools a model is shown: all of them, or the retriever's best ``max_tools``."""
+    tools = env.tools
+    if len(tools) <= max_tools:
+        return dict(tools)
+    return {t.name: t for t in env.retrieve(query, max_tools)}
+
+
 # Streaming through the environment --------------------------------------------------------
 async def stream_model(env: Environment, messages: list[BaseMessage],
                        on_text: Callable[[str, Step], None], *, parent_id: str | None = None,

@@ -27,6 +27,7 @@ from .llm import (
     in_order,
     model_calls,
     observation,
+    offered_tools,
     parse_json_reply,
     prompt,
     refuse_unoffered,
@@ -59,14 +60,8 @@ class ReactPlanner:
         self.first_tool_choice = first_tool_choice
         self._dataflow: Any = None
 
-    def offered(self, task: Task, env: Environment) -> dict[str, Tool]:
-        tools = env.tools
-        if len(tools) <= self.max_tools:
-            return dict(tools)
-        return {t.name: t for t in env.retrieve(task.query, self.max_tools)}
-
     async def run(self, task: Task, env: Environment) -> Answer:
-        tools = self.offered(task, env)
+        tools = offered_tools(env, task.query, self.max_tools)
         native = self.native_tools
         if native is None:
             native = supports_tools(env.agent.model)
