@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from agent.errors import NeedsInput
 from agent.refs import normalize_calls
-from agent.types import Event, Run, Step, Tool, ToolResult, maybe_await
+from agent.types import Event, Run, Step, Tool, ToolBatch, ToolResult, maybe_await
 
 if TYPE_CHECKING:
     from agent.runtime import Agent
@@ -126,7 +126,7 @@ class Environment:
         finally:
             _CURRENT.reset(token)
         run.results.extend(results)
-        run.add_tool_batch(plan, results)
+        self._record_messages(*run.add_tool_batch(plan, results))
         failed = sum(not r.ok for r in results)
         self.end_step(step, "ok" if not failed else "error", calls=len(plan), failed=failed)
         return results
@@ -171,18 +171,22 @@ class Environment:
         return model, self.begin_step("model", name, parent_id)
 
     def end_model_step(self, step: Step, reply: Any, **data: Any) -> None:
-        """Count the reply's tokens, add it to the transcript and keep it with its step
-        (replay serves it from there)."""
-        from langchain_core.messages import message_to_dict
-
+        """Count the reply's tokens and add it to the transcript; the step keeps the reply's
+        place there (``message``: its seq), which is where replay serves it from."""
         usage = getattr(reply, "usage_metadata", None) or {}
         step.tokens_in = int(usage.get("input_tokens", 0))
         step.tokens_out = int(usage.get("output_tokens", 0))
         self.run.tokens_in += step.tokens_in
         self.run.tokens_out += step.tokens_out
-        recorded = message_to_dict(reply)
-        self.run.add_message(recorded)
-        self.end_step(step, "ok", reply=recorded, **data)
+        seq = self.run.add_message(reply)
+        self._record_messages(seq, (reply,))
+        self.end_step(step, "ok", message=seq, **data)
+
+    def _record_messages(self, seq: int, messages: tuple[Any, ...] | ToolBatch) -> None:
+        """Store transcript messages as they come (the writer converts them), so a run that
+        dies keeps what it said so far."""
+        if self._recorder is not None and len(messages):
+            self._recorder.put("record_messages", self.run.id, messages, start_seq=seq)
 
     # The user ----------------------------------------------------------------------------
     async def ask(self, question: str, schema: dict[str, Any] | None = None) -> Any:

@@ -67,13 +67,15 @@ class Executor:
     ) -> list[ToolResult]:
         """Run ``calls`` (a plan) and return their results in call order."""
         plan = normalize_calls(calls)
-        groups = [self._serial_group(c["name"]) for c in plan]
-        deps = plan_order(plan, groups)
-        outputs: dict[str, ToolResult] = {}
-        tasks: list[asyncio.Task[ToolResult]] = []
         loop = asyncio.get_running_loop()
         if self._deadlines is None or self._deadlines.loop is not loop:
             self._deadlines = Deadlines(loop)
+        outputs: dict[str, ToolResult] = {}
+        if len(plan) == 1 and not call_refs(plan[0]):
+            return [await self._run_inline(plan[0], outputs, run_id, on_start, on_result)]
+        groups = [self._serial_group(c["name"]) for c in plan]
+        deps = plan_order(plan, groups)
+        tasks: list[asyncio.Task[ToolResult]] = []
         create = loop.create_task
         for i, call in enumerate(plan):
             need = [tasks[d] if d < i else None for d in deps[i]]
@@ -126,6 +128,20 @@ class Executor:
             if t.cancelled() and on_result is not None:
                 on_result(ToolResult(call["id"], call["name"], "cancelled",
                                      error="cancelled before it finished", args=call["args"]))
+
+    async def _run_inline(self, call: dict[str, Any], outputs: dict[str, ToolResult],
+                          run_id: str | None, on_start: StartCallback | None,
+                          on_result: ResultCallback | None) -> ToolResult:
+        """A plan of one call runs in the caller's task: no task to create and no event-loop
+        turn to wait for, which is most of what a step of a one-call-per-turn planner
+        (react) would cost. Timeouts and cancellation behave as in a task of its own."""
+        try:
+            return await self._run(call, outputs, run_id, on_start, on_result)
+        except asyncio.CancelledError:
+            if on_result is not None and call["id"] not in outputs:
+                on_result(ToolResult(call["id"], call["name"], "cancelled",
+                                     error="cancelled before it finished", args=call["args"]))
+            raise
 
     async def _after(self, need: list[asyncio.Task[ToolResult]], *rest: Any) -> ToolResult:
         for t in need:

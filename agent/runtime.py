@@ -12,7 +12,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import Any
 
 from agent.environment import AskCallback, Environment, StepLimitReached, new_id
@@ -22,7 +22,7 @@ from agent.plugin_manager import PluginSet
 from agent.recorder import TraceRecorder
 from agent.registry import Registry, build_registry, collect_tools
 from agent.replay.options import run_metadata
-from agent.types import Answer, Event, Run, Task, Tool, ToolResult
+from agent.types import Answer, Event, Run, Task, Tool, ToolBatch, ToolResult
 
 log = logging.getLogger("agent")
 DEFAULT_PLANNER = "dataflow"
@@ -258,7 +258,7 @@ class Agent:
         run = Run(new_id(), query, planner=planner, model=model or _name_of(self._model),
                   session_id=self.session_id, parent_id=parent_id, started_at=time.time(),
                   metadata=metadata or {})
-        run.add_message({"type": "human", "data": {"content": query, "type": "human"}})
+        seq = run.add_message({"type": "human", "data": {"content": query, "type": "human"}})
         self.last_run = run
         recorder = self._recorder()
         if recorder is not None:
@@ -270,6 +270,7 @@ class Agent:
                 **({"metadata": run.metadata} if run.metadata else {}),
             }, [{"name": t.name, "description": t.description, "parameters": t.parameters,
                  "plugin": t.plugin} for t in self.tools.values()])
+            recorder.put("record_messages", run.id, run.transcript[seq:], start_seq=seq)
         return run
 
     async def _drive(self, run: Run, env: Environment, body: Callable[[], Any]) -> Run:
@@ -279,7 +280,11 @@ class Agent:
                 answer = Answer(answer)
             run.answer, run.data, run.status = answer.text, answer.data, answer.status
             if answer.text and not _already_said(run, answer.text):
-                run.add_message({"type": "ai", "data": {"content": answer.text, "type": "ai"}})
+                seq = run.add_message({"type": "ai", "data": {"content": answer.text,
+                                                              "type": "ai"}})
+                if self._trace is not None:
+                    self._trace.put("record_messages", run.id, run.transcript[-1:],
+                                    start_seq=seq)
         except NeedsInput as exc:
             run.status, run.error, run.missing = "needs_input", exc.question, dict(exc.fields)
         except StepLimitReached:
@@ -307,7 +312,6 @@ class Agent:
         run.ended_at = time.time()
         run.duration_ms = (run.ended_at - run.started_at) * 1000
         if self._trace is not None:
-            self._trace.put("record_messages", run.id, _Transcript(run))
             self._trace.put("finish_run", run.id, status=run.status, answer=run.answer,
                             error=run.error, ended_at=run.ended_at, duration_ms=run.duration_ms,
                             tokens_in=run.tokens_in, tokens_out=run.tokens_out,
@@ -356,10 +360,18 @@ class ExplicitPlan:
 def _already_said(run: Run, text: str) -> bool:
     """The model's last reply is the answer itself (react): the transcript keeps it once."""
     last = run.transcript[-1] if run.transcript else None
-    if not isinstance(last, dict) or last.get("type") not in ("ai", "AIMessageChunk"):
+    if last is None or isinstance(last, ToolBatch):
         return False
-    data = last.get("data") or {}
-    return not data.get("tool_calls") and str(data.get("content", "")).strip() == text.strip()
+    if isinstance(last, dict):
+        if last.get("type") not in ("ai", "AIMessageChunk"):
+            return False
+        data = last.get("data") or {}
+        calls, content = data.get("tool_calls"), data.get("content", "")
+    else:  # a model's reply, as it came
+        if getattr(last, "type", None) not in ("ai", "AIMessageChunk"):
+            return False
+        calls, content = getattr(last, "tool_calls", None), last.content
+    return not calls and str(content).strip() == text.strip()
 
 
 def _name_of(obj: Any) -> str | None:
@@ -367,13 +379,3 @@ def _name_of(obj: Any) -> str | None:
         return obj
     return getattr(obj, "name", None) or getattr(obj, "model_name", None) or type(obj).__name__
 
-
-
-class _Transcript:
-    """A run's messages, built when the trace writer iterates them (off the event loop)."""
-
-    def __init__(self, run: Run) -> None:
-        self.run = run
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.run.message_dicts)

@@ -9,7 +9,7 @@ the executor only looks at the finished ``Tool``.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -257,18 +257,34 @@ class Run:
     tokens_out: int = 0
     steps: list[Step] = field(default_factory=list)
     results: list[ToolResult] = field(default_factory=list)
+    #: Message dicts (langchain-core ``message_to_dict`` form), model replies as they came
+    #: (converted when read) and ``ToolBatch``es; ``message_dicts`` gives them all as dicts.
     transcript: list[Any] = field(default_factory=list)
+    #: How many messages ``transcript`` holds (a tool batch is several): the next seq.
+    message_count: int = 0
     missing: dict[str, Any] = field(default_factory=dict)
     #: What replay needs to run it again: ``planner_options``, ``answers`` given up front.
     metadata: dict[str, Any] = field(default_factory=dict)
 
-    def add_message(self, message: dict[str, Any]) -> None:
-        """Append a message in langchain-core's dict form (``message_to_dict``)."""
+    def add_message(self, message: Any) -> int:
+        """Append one message, a dict in ``message_to_dict`` form or a ``BaseMessage`` (kept
+        as it is: converting costs more than the rest of a step); returns its seq."""
+        seq = self.message_count
         self.transcript.append(message)
+        self.message_count = seq + 1
+        return seq
 
-    def add_tool_batch(self, calls: list[dict[str, Any]], results: list[ToolResult]) -> None:
-        """Record a batch of calls; its messages are only built when someone reads them."""
-        self.transcript.append((calls, results))
+    def add_tool_batch(self, calls: list[dict[str, Any]],
+                       results: list[ToolResult]) -> tuple[int, ToolBatch]:
+        """Record a batch of calls and its results; returns the seq of its first message and
+        the batch (its messages are only built when someone reads them)."""
+        last = self.transcript[-1] if self.transcript else None
+        said = _call_ids(last) == [c["id"] for c in calls]
+        batch = ToolBatch(calls, results, with_calls=not said)
+        seq = self.message_count
+        self.transcript.append(batch)
+        self.message_count = seq + len(batch)
+        return seq, batch
 
     @property
     def message_dicts(self) -> list[dict[str, Any]]:
@@ -277,8 +293,10 @@ class Run:
         for entry in self.transcript:
             if isinstance(entry, dict):
                 out.append(entry)
+            elif isinstance(entry, ToolBatch):
+                out.extend(entry)
             else:
-                out.extend(_batch_messages(out[-1] if out else None, *entry))
+                out.append(message_to_dict(entry))
         return out
 
     @property
@@ -289,24 +307,52 @@ class Run:
         return messages_from_dict(self.message_dicts)
 
 
-def _batch_messages(last: dict[str, Any] | None, calls: list[dict[str, Any]],
-                    results: list[ToolResult]) -> list[dict[str, Any]]:
-    """An AI message with the calls (unless the model's own message just said them), then
-    one tool message per result."""
-    out = []
-    ids = [c["id"] for c in calls]
-    if not (last and last["type"] == "ai"
-            and [tc["id"] for tc in last["data"].get("tool_calls", [])] == ids):
-        out.append({"type": "ai", "data": {
-            "content": "", "type": "ai", "invalid_tool_calls": [], "additional_kwargs": {},
-            "response_metadata": {}, "tool_calls": [
-                {"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
-                for c in calls]}})
-    for r in results:
-        out.append({"type": "tool", "data": {
-            "content": r.text(), "tool_call_id": r.call_id, "name": r.name,
-            "status": "success" if r.ok else "error", "type": "tool"}})
-    return out
+def message_to_dict(message: Any) -> dict[str, Any]:
+    """langchain-core's dict form of a message (a dict is taken as already converted)."""
+    if isinstance(message, dict):
+        return message
+    from langchain_core.messages import message_to_dict as convert
+
+    return convert(message)
+
+
+def _call_ids(message: Any) -> list[str] | None:
+    """The ids of the tool calls an AI message makes (None for any other message)."""
+    if message is None or isinstance(message, ToolBatch):
+        return None
+    if isinstance(message, dict):
+        if message.get("type") != "ai":
+            return None
+        return [tc["id"] for tc in message["data"].get("tool_calls") or ()]
+    if getattr(message, "type", None) != "ai":
+        return None
+    return [tc["id"] for tc in message.tool_calls]
+
+
+class ToolBatch:
+    """A batch of calls and its results as transcript messages: an AI message with the calls
+    (unless the model's own message just said them), then one tool message per result."""
+
+    __slots__ = ("calls", "results", "with_calls")
+
+    def __init__(self, calls: list[dict[str, Any]], results: list[ToolResult], *,
+                 with_calls: bool) -> None:
+        self.calls, self.results, self.with_calls = calls, results, with_calls
+
+    def __len__(self) -> int:
+        return len(self.results) + self.with_calls
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.with_calls:
+            yield {"type": "ai", "data": {
+                "content": "", "type": "ai", "invalid_tool_calls": [], "additional_kwargs": {},
+                "response_metadata": {}, "tool_calls": [
+                    {"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
+                    for c in self.calls]}}
+        for r in self.results:
+            yield {"type": "tool", "data": {
+                "content": r.text(), "tool_call_id": r.call_id, "name": r.name,
+                "status": "success" if r.ok else "error", "type": "tool"}}
 
 
 EventType = Literal[

@@ -13,6 +13,7 @@ with the reason.
 from __future__ import annotations
 
 import json
+from collections.abc import Hashable
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -81,7 +82,8 @@ class ReactPlanner:
             if not reply.tool_calls:
                 return Answer(reply.text)
             calls = model_calls(reply)
-            if seen.repeated(calls):
+            keys = seen.keys(calls)
+            if seen.repeated(keys):
                 if choice == "none":  # a server that ignores tool_choice: stop, don't loop
                     return Answer("Stopped: the model keeps repeating calls it already made.",
                                   status="error")
@@ -89,7 +91,7 @@ class ReactPlanner:
                 choice = "none"  # the results are in: answer now
                 continue
             choice = None
-            seen.note(calls)
+            seen.note(keys)
             messages.append(call_message(reply, calls))
             allowed, refused = refuse_unoffered(env, calls, tools)
             results = await env.call_tools(allowed) if allowed else []
@@ -156,18 +158,28 @@ class SeenCalls:
     """
 
     def __init__(self) -> None:
-        self._seen: set[str] = set()
+        self._seen: set[Hashable] = set()
 
     @staticmethod
-    def _key(call: dict[str, Any]) -> str:
-        return json.dumps([call.get("name"), call.get("args")], sort_keys=True, default=str)
+    def key(call: dict[str, Any]) -> Hashable:
+        """Equal for equal calls, whatever the order of the arguments."""
+        args = call.get("args") or {}
+        key = (call.get("name"), tuple(sorted(args.items())))
+        try:
+            hash(key)  # flat arguments (the usual case): no encoding needed
+        except TypeError:  # a list or object value
+            return json.dumps([call.get("name"), args], sort_keys=True, default=str)
+        return key
 
-    def note(self, calls: list[dict[str, Any]]) -> None:
-        self._seen.update(self._key(c) for c in calls)
+    def keys(self, calls: list[dict[str, Any]]) -> list[Hashable]:
+        return [self.key(c) for c in calls]
 
-    def repeated(self, calls: list[dict[str, Any]]) -> bool:
+    def note(self, keys: list[Hashable]) -> None:
+        self._seen.update(keys)
+
+    def repeated(self, keys: list[Hashable]) -> bool:
         """True when every call was made before (a reply with something new goes ahead)."""
-        return bool(calls) and all(self._key(c) in self._seen for c in calls)
+        return bool(keys) and all(k in self._seen for k in keys)
 
 
 __all__ = ["ReactPlanner", "SeenCalls"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from agent.recorder import TraceRecorder
 from agent.registry import Registry
+from agent.store.rows import message_dict
 
 _REGISTRIES: dict[str, Registry] = {}
 
@@ -87,7 +88,7 @@ class OpsCapture(TraceRecorder):
         out: list[list[Any]] = []
         for op, args, kwargs in self._pending:
             if op == "record_messages":
-                args = (args[0], list(args[1]), *args[2:])
+                args = (args[0], [message_dict(m) for m in args[1]], *args[2:])
             out.append([op, list(args), dict(kwargs)])
         return out
 

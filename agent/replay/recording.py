@@ -137,6 +137,7 @@ def recording_from(run: dict[str, Any]) -> Recording:
     for row in run.get("tool_calls") or []:
         by_step.setdefault(row["step_id"], []).append(row)
     messages = run.get("messages") or []
+    by_seq = {m.get("seq"): m["data"] for m in messages if isinstance(m.get("data"), dict)}
     tool_steps, model_steps, ask_steps = [], [], []
     for s in steps:
         kind, data = s.get("kind"), s.get("data") if isinstance(s.get("data"), dict) else {}
@@ -146,7 +147,7 @@ def recording_from(run: dict[str, Any]) -> Recording:
             tool_steps.append(ToolStep(seq, s.get("name"), rows))
         elif kind == "model":
             model_steps.append(ModelStep(seq, s.get("name"), s.get("status") or "",
-                                         data.get("reply"), data.get("error"),
+                                         _reply(data, by_seq), data.get("error"),
                                          data.get("tools")))
         elif kind == "ask":
             ask_steps.append(AskStep(seq, data.get("question") or s.get("name") or "",
@@ -159,6 +160,14 @@ def recording_from(run: dict[str, Any]) -> Recording:
         messages=messages, tools=run.get("tools") or [],
         labels={lb["key"]: lb["value"] for lb in run.get("labels") or []},
     )
+
+
+def _reply(data: dict[str, Any], by_seq: dict[Any, Any]) -> dict[str, Any] | None:
+    """A model step's reply: the transcript message at the step's ``message`` seq (runs
+    recorded before that kept the reply itself in the step)."""
+    if "message" in data:
+        return by_seq.get(data["message"])
+    return data.get("reply")
 
 
 def _fill_replies(model_steps: list[ModelStep], messages: list[dict[str, Any]]) -> None:

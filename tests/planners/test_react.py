@@ -261,3 +261,17 @@ async def test_a_broken_retriever_does_not_fail_the_run():
     agent.retriever = broken
     run = await agent.run("hi there")
     assert run.status == "ok" and run.answer == "hello"
+
+
+def test_seen_calls_match_equal_arguments_in_any_order_nested_values_included():
+    from agent.planners.react import SeenCalls
+
+    seen = SeenCalls()
+    seen.note(seen.keys([{"name": "f", "args": {"a": 1, "b": [1, {"x": 2}]}}]))
+    assert seen.repeated(seen.keys([{"name": "f", "args": {"b": [1, {"x": 2}], "a": 1}}]))
+    assert not seen.repeated(seen.keys([{"name": "f", "args": {"a": 1, "b": [1, {"x": 3}]}}]))
+    seen.note(seen.keys([{"name": "g", "args": {"q": "oslo", "n": 2}}]))
+    assert seen.repeated(seen.keys([{"name": "g", "args": {"n": 2, "q": "oslo"}}]))
+    assert not seen.repeated(seen.keys([{"name": "g", "args": {"n": 3, "q": "oslo"}}]))
+    assert not seen.repeated(seen.keys([{"name": "h", "args": {"n": 2, "q": "oslo"}}]))
+    assert not seen.repeated([])

@@ -88,3 +88,30 @@ def test_delete_removes_the_run_and_all_its_rows(
     assert store.db.execute(
         "SELECT count(*) FROM tools WHERE name = 'only_mine'").fetchone()[0] == 0
     assert [r["id"] for r in store.list_runs()] == [keep]
+
+
+def _fts_consistent(store: TraceStore) -> bool:
+    """FTS5's own check that the index matches the `messages` rows exactly."""
+    try:
+        store.db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+    except Exception:
+        return False
+    return True
+
+
+def test_rewritten_messages_are_searched_by_their_new_text_only(
+    store: TraceStore, record_run: RecordRun
+) -> None:
+    run_id = record_run(store, query="q")
+    store.record_messages(run_id, [("human", "alpha"), ("ai", "bravo")], start_seq=0)
+    # seq 1 rewritten and seq 2 new, in one write: the conflict path of the bulk index
+    store.record_messages(run_id, [("ai", "charlie"), ("ai", "delta")], start_seq=1)
+    store.apply([("record_messages", (run_id, [("ai", "echo"), ("ai", "foxtrot")]),
+                  {"start_seq": 2})])
+    assert _fts_consistent(store)
+    for word, found in (("alpha", True), ("bravo", False), ("charlie", True),
+                        ("delta", False), ("echo", True), ("foxtrot", True)):
+        assert bool(store.search(word)) is found, word
+    store.delete_run(run_id)
+    assert _fts_consistent(store)
+    assert store.search("charlie") == []
