@@ -79,7 +79,7 @@ class Environment:
                     started_at=time.time())
         self.run.steps.append(step)
         if self._recorder is not None:  # its tool calls refer to it before it ends
-            self._recorder.put("record_step", step.record())
+            self._recorder.put_step(step)
         if self.emit is not None:
             self.emit(Event("step_started", self.run, step=step))
         return step
@@ -88,9 +88,10 @@ class Environment:
         step.ended_at = time.time()
         step.duration_ms = (step.ended_at - step.started_at) * 1000
         step.status = status
-        step.data.update(data)
+        if data:  # a new dict: the trace writer may be reading the old one
+            step.data = {**step.data, **data}
         if self._recorder is not None:
-            self._recorder.put("record_step", step.record())
+            self._recorder.put_step(step)
         self.agent._hooks.on_step(run=self.run, step=step)
         if self.emit is not None:
             self.emit(Event("step_finished", self.run, step=step))

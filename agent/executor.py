@@ -302,7 +302,9 @@ class Deadlines:
 
     ``asyncio.timeout`` arms a timer for every call; with thousands of short calls that costs
     more than the calls. Here each call only registers its deadline; a single timer wakes at
-    the earliest one and cancels the calls that are past theirs.
+    the earliest one and cancels the calls that are past theirs. The timer stays armed when
+    the calls finish: calls one after another (a planner's steps) then arm none at all, and
+    a timer with nothing due when it fires only sets itself for the next deadline.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -320,9 +322,6 @@ class Deadlines:
 
     def remove(self, task: asyncio.Task[Any]) -> None:
         self._due.pop(task, None)
-        if not self._due and self._timer is not None:
-            self._timer.cancel()
-            self._timer, self._wake_at = None, float("inf")
 
     def expired(self, task: asyncio.Task[Any]) -> bool:
         if task in self._expired:

@@ -4,6 +4,10 @@ Each step is handed to the writer as soon as it ends and committed within millis
 one transaction with whatever else is pending, so a burst of parallel tool results costs one
 commit instead of a hundred and the event loop never waits on the disk. A failing write is
 kept in ``errors`` (and logged); it never breaks the run that produced it.
+
+Queuing is what the event loop pays per record, so it is an append and nothing more: rows
+are built by the writer. A step is queued as the object itself and written as it is when
+the writer gets to it, so a step begun and ended between two writes is one row.
 """
 
 from __future__ import annotations
@@ -11,11 +15,14 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from agent.types import Step
+
 log = logging.getLogger("agent.trace")
+
+Op = tuple[str, tuple[Any, ...], dict[str, Any]]
 
 
 class TraceRecorder:
@@ -26,11 +33,12 @@ class TraceRecorder:
         self.store = store
         self.delay = delay
         self.errors: list[str] = []
-        self._pending: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
-        self._steps: dict[str, int] = {}  # step id -> its record's place in _pending
+        # Appended to by the event loop's thread, swapped out by the writer's: both are
+        # single bytecode operations on the list, so no lock is needed.
+        self._pending: list[Op | Step] = []
+        self._queued: set[str] = set()  # ids of the steps in _pending
         self._closed = False
         self._wake_loop: asyncio.AbstractEventLoop | None = None
-        self._lock = threading.Lock()
         self._scheduled = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-trace")
         # A program that ends without close() (asyncio.run(agent.run(...)) and exit) still
@@ -38,38 +46,34 @@ class TraceRecorder:
         atexit.register(self._drain)
 
     def put(self, op: str, *args: Any, **kwargs: Any) -> None:
-        """Queue one store write (a method name of ``TraceStore`` and its arguments).
+        """Queue one store write (a method name of ``TraceStore`` and its arguments)."""
+        self._pending.append((op, args, kwargs))
+        self._wake()
 
-        Inside an event loop the writer is woken ``delay`` seconds later, so every record
-        produced meanwhile goes into the same transaction.
-        """
-        with self._lock:
-            if not self._enqueue(op, args, kwargs):
-                return
-            try:
-                loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-            except RuntimeError:
-                loop = None
-            # A wake-up set on a loop that has since ended never fires: set a new one.
-            if self._scheduled and loop is self._wake_loop:
-                return
-            self._scheduled, self._wake_loop = True, loop
+    def put_step(self, step: Step) -> None:
+        """Queue a step; it is written as it is when the writer takes it (so call this again
+        whenever it changes: a step still waiting is not queued twice)."""
+        if step.id in self._queued:
+            return
+        self._queued.add(step.id)
+        self._pending.append(step)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Inside an event loop, wake the writer ``delay`` seconds from now, so every record
+        produced meanwhile goes into the same transaction."""
+        try:
+            loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        # A wake-up set on a loop that has since ended never fires: set a new one.
+        if self._scheduled and loop is self._wake_loop:
+            return
+        self._scheduled, self._wake_loop = True, loop
         if loop is not None:
             loop.call_later(self.delay, self._submit)
         else:
             self._submit()
-
-    def _enqueue(self, op: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-        """Queue one write; False when it replaced a pending one (a step begun and ended in
-        one batch is written once)."""
-        if op == "record_step":
-            where = self._steps.get(args[0]["id"])
-            if where is not None:
-                self._pending[where] = (op, args, kwargs)
-                return False
-            self._steps[args[0]["id"]] = len(self._pending)
-        self._pending.append((op, args, kwargs))
-        return True
 
     def _submit(self) -> None:
         # The delayed wake-up may fire after close() (which already wrote everything) or
@@ -81,11 +85,23 @@ class TraceRecorder:
         except RuntimeError:
             self._drain()
 
+    def _take(self) -> list[Op]:
+        """Everything queued so far, steps as their records now."""
+        # The flag first: a record queued after this point sets a new wake-up.
+        self._scheduled = False
+        pending, self._pending = self._pending, []
+        ops: list[Op] = []
+        for entry in pending:
+            if isinstance(entry, Step):
+                # Unmark before reading, so a change made from here on queues it again.
+                self._queued.discard(entry.id)
+                ops.append(("record_step", (entry.record(),), {}))
+            else:
+                ops.append(entry)
+        return ops
+
     def _drain(self) -> None:
-        with self._lock:
-            ops, self._pending = self._pending, []
-            self._steps.clear()
-            self._scheduled = False
+        ops = self._take()
         if not ops:
             return
         try:

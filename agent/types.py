@@ -9,6 +9,7 @@ the executor only looks at the finished ``Tool``.
 from __future__ import annotations
 
 import inspect
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
     from langchain_core.messages import BaseMessage, ToolMessage
+
+_as_json = json.JSONEncoder(ensure_ascii=False, default=str).encode  # built once, not per call
 
 ToolStatus = Literal["success", "error", "cancelled"]
 RunStatus = Literal[
@@ -163,9 +166,7 @@ class ToolResult:
             return f"Error: {self.error}"
         if isinstance(self.content, str):
             return self.content
-        import json
-
-        return json.dumps(self.content, ensure_ascii=False, default=str)
+        return _as_json(self.content)
 
     def to_message(self) -> ToolMessage:
         """The langchain-core ``ToolMessage`` for a model's transcript."""

@@ -25,7 +25,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.environment import Environment
-from agent.refs import LITERAL, REF, has_nested
+from agent.refs import LITERAL, REF, Calls, has_nested
 from agent.types import Step, Tool, ToolResult
 
 OUTPUT_TAG = "tool_output"
@@ -88,18 +88,22 @@ def literal_args(value: Any) -> Any:
     return value
 
 
-def model_calls(reply: AIMessage, prefix: str = "call") -> list[dict[str, Any]]:
-    """The reply's tool calls as plan calls: unique ids, model arguments escaped."""
-    out = []
+def model_calls(reply: AIMessage, prefix: str = "call") -> Calls:
+    """The reply's tool calls as plan calls: unique ids, model arguments escaped (already
+    in the executor's normal form, so they are not copied again)."""
+    out = Calls()
     seen: set[str] = set()
     for i, tc in enumerate(reply.tool_calls, 1):
         call_id = str(tc.get("id") or f"{prefix}_{i}").replace("#", "_")
         while call_id in seen:
             call_id += "_"
         seen.add(call_id)
-        args = tc.get("args") or {}
-        out.append({"name": tc["name"], "args": literal_args(args) if has_nested(args) else args,
-                    "id": call_id})
+        args = tc.get("args")
+        if not isinstance(args, dict):
+            args = dict(args or {})
+        if has_nested(args):
+            args = literal_args(args)
+        out.append({"name": str(tc["name"]), "args": args, "id": call_id})
     return out
 
 

@@ -259,3 +259,40 @@ async def test_hooks_see_calls_and_a_raising_hook_does_not_break_the_call() -> N
     [r] = await ex.execute([{"name": "add", "args": {"a": 1, "b": 2}}])
     assert r.ok and seen == [("before", "1", "1"), ("after", "success")]
     assert errors == ["hook bug"]
+
+
+async def test_one_call_plans_run_in_the_callers_task_with_timeouts_and_cancellation() -> None:
+    tasks = []
+
+    async def slow(seconds: float) -> float:
+        """Sleep.
+
+        Args:
+            seconds: how long
+        """
+        tasks.append(asyncio.current_task())
+        await asyncio.sleep(seconds)
+        return seconds
+
+    tools = make(slow)
+    quick = Tool.from_function(slow, name="quick", timeout=0.05)
+    ex = Executor({**tools, "quick": quick}, timeout=60)
+    # A long deadline first leaves its timer armed; a shorter one later still fires on time.
+    [first] = await ex.execute([{"name": "slow", "args": {"seconds": 0.01}}])
+    assert first.ok and tasks[-1] is asyncio.current_task()
+    started = time.perf_counter()
+    [late] = await ex.execute([{"name": "quick", "args": {"seconds": 5}}])
+    assert late.error == "timed out after 0.05 s" and time.perf_counter() - started < 1
+    # The caller's task was cancelled by the deadline and uncancelled: it goes on normally.
+    assert asyncio.current_task().cancelling() == 0
+    [again] = await ex.execute([{"name": "slow", "args": {"seconds": 0.01}}])
+    assert again.ok
+
+    recorded = []
+    run = asyncio.ensure_future(ex.execute([{"name": "slow", "args": {"seconds": 5}, "id": "s"}],
+                                           on_result=recorded.append))
+    await asyncio.sleep(0.05)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert [(r.call_id, r.status) for r in recorded] == [("s", "cancelled")]

@@ -18,6 +18,7 @@ from typing import Any
 from agent.recorder import TraceRecorder
 from agent.registry import Registry
 from agent.store.rows import message_dict
+from agent.types import Step
 
 _REGISTRIES: dict[str, Registry] = {}
 
@@ -65,11 +66,11 @@ class OpsCapture(TraceRecorder):
         self.store = None
         self.errors = []
         self._pending = []
-        self._steps = {}
+        self._queued = set()
         self._closed = False
 
-    def put(self, op: str, *args: Any, **kwargs: Any) -> None:
-        self._enqueue(op, args, kwargs)
+    def _wake(self) -> None:
+        pass
 
     def kick(self) -> None:
         pass
@@ -84,9 +85,14 @@ class OpsCapture(TraceRecorder):
         self._closed = True
 
     def ops(self) -> list[list[Any]]:
-        """The operations as plain lists ``[name, args, kwargs]`` (transcripts materialised)."""
+        """The operations as plain lists ``[name, args, kwargs]`` (steps as they are now,
+        transcripts materialised)."""
         out: list[list[Any]] = []
-        for op, args, kwargs in self._pending:
+        for entry in self._pending:
+            if isinstance(entry, Step):
+                out.append(["record_step", [entry.record()], {}])
+                continue
+            op, args, kwargs = entry
             if op == "record_messages":
                 args = (args[0], [message_dict(m) for m in args[1]], *args[2:])
             out.append([op, list(args), dict(kwargs)])
