@@ -65,6 +65,7 @@ class Environment:
         self.answers = dict(answers or {})
         self._seq = 0
         self._recorder = agent._recorder()
+        self._bound: tuple[tuple[int, ...], Any] | None = None
 
     @property
     def tools(self) -> dict[str, Tool]:
@@ -148,7 +149,7 @@ class Environment:
         """Ask the agent's chat model; the step records tokens and time."""
         model, step = self.begin_model_step(parent_id)
         offered = list(tools or ())
-        bound = model.bind_tools([t.spec() for t in offered]) if offered else model
+        bound = self._bind(model, offered) if offered else model
         try:
             reply = await bound.ainvoke(messages, **kwargs)
         except BaseException as exc:
@@ -157,6 +158,14 @@ class Environment:
         self.end_model_step(step, reply, **({"tools": [t.name for t in offered]}
                                            if offered else {}))
         return reply
+
+    def _bind(self, model: Any, tools: list[Tool]) -> Any:
+        """``model.bind_tools`` for these tools, reused while they stay the same (a planner
+        offers the same tools step after step; binding converts every schema again)."""
+        key = (id(model), *map(id, tools))
+        if self._bound is None or self._bound[0] != key:
+            self._bound = key, model.bind_tools([t.spec() for t in tools])
+        return self._bound[1]
 
     def begin_model_step(self, parent_id: str | None = None) -> tuple[Any, Step]:
         """The agent's chat model and a new ``model`` step (planners that stream use these

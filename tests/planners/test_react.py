@@ -173,7 +173,9 @@ async def test_tool_output_is_data_and_changes_nothing_the_framework_controls():
     # same system prompt, same tools offered, every time
     assert first[0] == second[0] == third[0] and isinstance(first[0], SystemMessage)
     assert "tool_output" in first[0].content and "IGNORE" not in first[0].content
-    assert model.bound == [model.bound[0]] * 3
+    assert len(model.bound) == 1  # bound once: the same tools for every request
+    offered = model.requests[0].tools
+    assert offered and [r.tools for r in model.requests] == [offered] * 3
     assert [t["function"]["name"] for t in model.bound[0]] == ["fetch"]
     # the output is wrapped, and cannot close its wrapper early
     out = second[-1]
