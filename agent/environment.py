@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -106,7 +106,7 @@ class Environment:
         step = self.begin_step("tool_calls", name or _names(plan), parent_id)
         recorder, emit, run = self._recorder, self.emit, self.run
         seq0 = len(run.results)
-        order = {c["id"]: i for i, c in enumerate(plan)}
+        order = {c["id"]: i for i, c in enumerate(plan)} if len(plan) > 1 else None
 
         def on_start(call: dict[str, Any]) -> None:
             if emit is not None:
@@ -114,8 +114,8 @@ class Environment:
 
         def on_result(result: ToolResult) -> None:
             if recorder is not None:
-                row = _row(result, step, seq0 + order[result.call_id])
-                recorder.put("record_tool_calls", [row])
+                seq = seq0 + order[result.call_id] if order is not None else seq0
+                recorder.put("record_tool_calls", ToolCallRow(result, step, seq))
             if emit is not None:
                 emit(Event("tool_finished", run, step=step, result=result))
 
@@ -255,23 +255,35 @@ def _check_answer(answer: Any, schema: dict[str, Any] | None) -> str | None:
 
 
 def _names(plan: list[dict[str, Any]]) -> str:
+    if len(plan) == 1:
+        return str(plan[0]["name"])
     names = list(dict.fromkeys(c["name"] for c in plan))
     return ", ".join(names[:3]) + (f" (+{len(names) - 3})" if len(names) > 3 else "")
 
 
-def _row(result: ToolResult, step: Step, seq: int) -> dict[str, Any]:
-    return {
-        "id": f"{step.id}-{seq}",
-        "run_id": step.run_id,
-        "step_id": step.id,
-        "call_id": result.call_id,
-        "seq": seq,
-        "tool_name": result.name,
-        "args": result.args,
-        "status": result.status,
-        "content": result.content,
-        "error": result.error,
-        "started_at": result.started_at,
-        "duration_ms": result.duration_ms,
-        "attempts": result.attempts,
-    }
+class ToolCallRow:
+    """One call's ``tool_calls`` row, built when the trace writer reads it (off the event
+    loop): ``record_tool_calls`` takes any iterable of rows."""
+
+    __slots__ = ("result", "seq", "step")
+
+    def __init__(self, result: ToolResult, step: Step, seq: int) -> None:
+        self.result, self.step, self.seq = result, step, seq
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        result, step = self.result, self.step
+        yield {
+            "id": f"{step.id}-{self.seq}",
+            "run_id": step.run_id,
+            "step_id": step.id,
+            "call_id": result.call_id,
+            "seq": self.seq,
+            "tool_name": result.name,
+            "args": result.args,
+            "status": result.status,
+            "content": result.content,
+            "error": result.error,
+            "started_at": result.started_at,
+            "duration_ms": result.duration_ms,
+            "attempts": result.attempts,
+        }

@@ -240,7 +240,7 @@ _ANNOTATIONS = frozenset({"title", "description", "default", "examples", "$schem
                           "$id", "format", "deprecated", "readOnly", "writeOnly"})
 _TYPE_CHECKS: dict[str, Callable[[Any], bool]] = {
     "string": lambda v: isinstance(v, str),
-    "integer": lambda v: (isinstance(v, int) and not isinstance(v, bool))
+    "integer": lambda v: type(v) is int or (isinstance(v, int) and not isinstance(v, bool))
     or (isinstance(v, float) and v.is_integer()),
     "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
     "boolean": lambda v: isinstance(v, bool),
@@ -306,6 +306,8 @@ def _property_check(prop: Any) -> Callable[[Any], bool] | None:
             isinstance(e, str) for e in enum)):
         return None  # enum equality on numbers/bools follows JSON rules: leave it to jsonschema
     options = frozenset(enum) if enum is not None else None
+    if options is None and len(tests) == 1:
+        return tests[0]  # the usual property, one type: its test is the whole check
 
     def check(value: Any) -> bool:
         if tests and not any(t(value) for t in tests):

@@ -189,11 +189,16 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
                 out = await noop(**tc["args"])
                 messages.append(ToolMessage(content=str(out), tool_call_id=tc["id"]))
 
+    traced = {"runs": 0, "steps": 0, "tool_calls": 0}
+
     async def agent_react(kind: str, k: int) -> None:
         agent._model = make(kind, k)
         run = await agent.run("count")
         assert run.status == "ok" and run.answer == "done", (run.status, run.error)
         assert len(run.results) == k
+        traced["runs"] += 1
+        traced["steps"] += 2 * k + 1  # a model step and a tool step each, the answer's
+        traced["tool_calls"] += k
 
     async def agent_react_commit_each_run(kind: str, k: int) -> None:
         await agent_react(kind, k)
@@ -246,8 +251,15 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
             if v == "agent_react":
                 await agent.aflush()  # the sample's records, committed
             samples[(v, kind, k)].append((time.perf_counter() - t0) / (k * reps) * 1e6)
+    await agent.aflush()
+    stored = {t: agent.store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in traced}
+    errors = agent._trace.errors if agent._trace is not None else []
     agent.close()
     tmp.cleanup()
+    if stored != traced or errors:
+        line(variant="agent_react", error="the trace store does not hold every run's records",
+             expected=traced, stored=stored, writer_errors=errors[:3])
 
     def med(c: tuple[str, str, int]) -> float:
         return statistics.median(samples[c])

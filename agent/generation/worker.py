@@ -95,6 +95,8 @@ class OpsCapture(TraceRecorder):
             op, args, kwargs = entry
             if op == "record_messages":
                 args = (args[0], [message_dict(m) for m in args[1]], *args[2:])
+            elif op == "record_tool_calls":
+                args = (list(args[0]), *args[1:])
             out.append([op, list(args), dict(kwargs)])
         return out
 
