@@ -8,6 +8,7 @@ import secrets
 import time
 from typing import Any
 
+from .jsontext import text_encoder
 from .redact import might_hold_secret, redact
 
 TRUNCATION_MARKER = "…[truncated: {kept} of {total} bytes kept]"
@@ -18,17 +19,15 @@ def new_id() -> str:
     return f"{time.time_ns():016x}{secrets.token_hex(8)}"
 
 
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-)
+_CANONICAL = text_encoder(sort_keys=True, separators=(",", ":"))
 
 
 def canonical_json(value: Any) -> str:
     """Key-sorted, whitespace-free JSON: equal values always give equal text (for hashing)."""
     try:
-        return _CANONICAL.encode(value)
+        return _CANONICAL(value)
     except TypeError:  # keys of mixed types cannot be sorted: make them all strings first
-        return _CANONICAL.encode(json.loads(json.dumps(value, default=str)))
+        return _CANONICAL(json.loads(json.dumps(value, default=str)))
 
 
 def sha256_hex(text: str) -> str:

@@ -7,9 +7,10 @@ JSON text decides whether the slower structural walk is needed at all.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
+
+from .jsontext import text_encoder
 
 REDACTED = "[REDACTED]"
 
@@ -131,9 +132,7 @@ def redact(value: Any) -> Any:
     return redact_text(str(value))
 
 
-# One encoder, built once: `json.dumps(**options)` would build a new one on every call.
-_ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
-dumps = _ENCODER.encode  # JSON text, readable UTF-8; unknown objects become str()
+dumps = text_encoder()  # JSON text, readable UTF-8; unknown objects become str()
 
 
 def dumps_redacted(value: Any) -> str:

@@ -6,7 +6,6 @@ redaction, hashing, truncation) is easy to test and to profile on its own.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import time
@@ -46,11 +45,6 @@ TOOL_COLUMNS = ("hash", "name", "description", "parameters", "plugin")
 JSON_COLUMNS = frozenset({"metadata", "data", "args", "content", "parameters"})
 # Free-text columns that may carry a secret pasted by a user or echoed by a tool.
 _TEXT_COLUMNS = frozenset({"query", "answer", "error", "source", "name"})
-
-
-# Messages are fresh trees of plain data (``message_to_dict``), never cyclic: skipping the
-# encoder's cycle check halves the cost of the largest row of a step.
-_dumps_tree = json.JSONEncoder(ensure_ascii=False, default=str, check_circular=False).encode
 
 
 @cache
@@ -215,11 +209,11 @@ def message_row(
         cut, was_cut = truncate_text(content, max_content_bytes)
         if was_cut:
             data["content"] = cut
-    text = _dumps_tree(msg)
+    text = dumps(msg)
     if might_hold_secret(text):
         msg = redact(msg)
         data = msg["data"]
-        text = _dumps_tree(msg)
+        text = dumps(msg)
     search_text, _ = truncate_text(_plain_text(data), max_content_bytes)
     return {
         "run_id": run_id,
