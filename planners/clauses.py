@@ -24,6 +24,8 @@ def split_clauses(query: str, values: list[Value], index: ToolIndex) -> list[Cla
     """Split into goal clauses; a piece that names no tool joins the clause before it."""
     pieces, pos = [], 0
     for m in SPLIT.finditer(query):
+        if _inside_expression(m.start(), m.end(), values):
+            continue  # "add 2 and 40", "2 plus 3" are one sum, not two goals
         pieces.append((pos, m.start()))
         pos = m.end()
     pieces.append((pos, len(query)))
@@ -39,6 +41,11 @@ def split_clauses(query: str, values: list[Value], index: ToolIndex) -> list[Cla
             continue
         clauses.append(piece)
     return _forward(query, clauses, values, index)
+
+
+def _inside_expression(start: int, end: int, values: list[Value]) -> bool:
+    return any(v.kind == "expression" and v.start < end and start < v.end for v in values)
+
 
 def _forward(query: str, clauses: list[Clause], values: list[Value],
              index: ToolIndex) -> list[Clause]:
@@ -119,7 +126,7 @@ def make_clause(query: str, start: int, end: int, values: list[Value]) -> Clause
     masked = query[start:end]
     for v in sorted(inside, key=lambda v: -v.start):  # names are not tool words
         if v.kind in ("entity", "quoted", "code", "number", "date", "time", "datetime",
-                      "path", "url", "email"):
+                      "path", "url", "email", "expression"):  # "add" in "add 2 and 40"
             masked = masked[: v.start - start] + " " + masked[v.end - start:]
     stems = [stem(w) for w in words(masked) if w not in STOPWORDS]
     return Clause(query[start:end], start, end, inside, stems)

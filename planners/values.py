@@ -1,5 +1,6 @@
 """Typed values found in a query: numbers (with units), dates, times, quoted strings, names,
-codes, paths, URLs, e-mail addresses and arithmetic expressions.
+codes, paths, URLs, e-mail addresses and arithmetic expressions (in symbols, or in words:
+"add 2 and 40" is read as ``2 + 40``, see ``arithmetic``).
 
 Each value remembers the word in front of it (its cue: "from", "to", "in", "on", ...) and, for
 numbers, the word after it (its unit: "km", "nights", "USD"), because that is how people say
@@ -14,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from .arithmetic import spoken_expression
 from .text import NUMBER_WORDS, STOPWORDS, ordinal, parse_number_words
 
 CUES = frozenset({
@@ -240,6 +242,14 @@ def extract(text: str, *, today: dt.date | None = None,
         t = toks[i]
         cue = _cue(toks, i)
         span = _expression(toks, i) if t.kind in ("number", "op", "word") else 0
+        spoken = spoken_expression(toks, i) if t.kind in ("number", "op", "word") else None
+        if spoken and spoken[1] >= span:  # "add 2 and 40", "2 * 3 squared", "10 mod 3"
+            expression, used = spoken
+            end = toks[i + used - 1].end
+            out.append(Value("expression", expression, text[t.start:end], t.start, end, cue,
+                             extra={"spoken": True}))
+            i += used
+            continue
         if span >= 3 or (span and any(o.kind == "op" and o.text not in "%()" for o in
                                       toks[i:i + span])):
             end = toks[i + span - 1].end
