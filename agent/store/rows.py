@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
@@ -180,35 +180,48 @@ def tool_row(tool: Any) -> dict[str, Any]:
 
 
 def message_dict(message: Any) -> dict[str, Any]:
-    """langchain-core's `message_to_dict` form of one message.
+    """langchain-core's `message_to_dict` form of one message (a new dict, the caller's
+    own to change).
 
     Accepts a BaseMessage, an already-converted `{"type", "data"}` dict, or anything
     `convert_to_messages` understands (`{"role", "content"}`, `("human", "hi")`, a str).
     """
     if isinstance(message, Mapping) and "type" in message and "data" in message:
         return {"type": message["type"], "data": dict(message["data"])}
-    from langchain_core.messages import (  # lazy: langchain-core is slow to import
-        BaseMessage,
-        convert_to_messages,
-        message_to_dict,
-    )
+    return _as_message_dict(message)
 
-    if not isinstance(message, BaseMessage):
-        message = convert_to_messages([message])[0]
-    return message_to_dict(message)
+
+def _as_message_dict(message: Any) -> dict[str, Any]:
+    base, convert = _langchain_messages()
+    if not isinstance(message, base):
+        message = convert([message])[0]
+    return {"type": message.type, "data": message.model_dump()}  # = message_to_dict
+
+
+@cache
+def _langchain_messages() -> tuple[type, Callable[..., Any]]:
+    """Imported on first use: langchain-core is slow to import, and a trace of plain dicts
+    never needs it."""
+    from langchain_core.messages import BaseMessage, convert_to_messages
+
+    return BaseMessage, convert_to_messages
 
 
 def message_row(
     run_id: str, seq: int, message: Any, max_content_bytes: int
 ) -> dict[str, Any]:
     """A `messages` row: redacted dict form plus plain text for full-text search."""
-    msg = message_dict(message)
+    if type(message) is dict and "type" in message and "data" in message:
+        msg = message  # read only, unless it must be cut (then copied first)
+    else:
+        msg = message_dict(message)
     data = msg["data"]
     content = data.get("content")
     if isinstance(content, str):
         cut, was_cut = truncate_text(content, max_content_bytes)
         if was_cut:
-            data["content"] = cut
+            data = {**data, "content": cut}
+            msg = {**msg, "data": data}
     text = dumps(msg)
     if might_hold_secret(text):
         msg = redact(msg)
