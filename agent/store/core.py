@@ -172,24 +172,33 @@ class TraceStore:
 
     def record_step(self, step: dict[str, Any]) -> None:
         """Insert a step, or update only the columns given if its id exists."""
-        row = step_row(step)
-        self._write(lambda batch: batch.upsert("steps", [row]))
+        self._write(self._queue_step(step))
 
     def record_tool_calls(self, rows: Iterable[dict[str, Any]]) -> None:
         """Upsert tool calls; `args` and `content` may be any JSON-able value."""
-        prepared = [tool_call_row(r, self.max_content_bytes) for r in rows]
-        self._write(lambda batch: batch.upsert("tool_calls", prepared))
+        self._write(self._queue_tool_calls(rows))
 
     def record_messages(self, run_id: str, messages: Iterable[Any], start_seq: int = 0) -> None:
         """Store transcript messages at seq start_seq, start_seq+1, ... (upsert by seq).
 
         Messages may be langchain-core BaseMessages or their `message_to_dict` form.
         """
-        prepared = [
-            message_row(run_id, start_seq + i, m, self.max_content_bytes)
-            for i, m in enumerate(messages)
-        ]
-        self._write(lambda batch: batch.upsert("messages", prepared))
+        self._write(self._queue_messages(run_id, messages, start_seq))
+
+    # The hot ops build their rows first, then queue them: `apply()` calls these directly.
+    def _queue_step(self, step: dict[str, Any]) -> Callable[[Batch], None]:
+        row = step_row(step)
+        return lambda batch: batch.upsert("steps", [row])
+
+    def _queue_tool_calls(self, rows: Iterable[dict[str, Any]]) -> Callable[[Batch], None]:
+        prepared = [tool_call_row(r, self.max_content_bytes) for r in rows]
+        return lambda batch: batch.upsert("tool_calls", prepared)
+
+    def _queue_messages(self, run_id: str, messages: Iterable[Any],
+                        start_seq: int = 0) -> Callable[[Batch], None]:
+        prepared = [message_row(run_id, start_seq + i, m, self.max_content_bytes)
+                    for i, m in enumerate(messages)]
+        return lambda batch: batch.upsert("messages", prepared)
 
     def finish_run(self, run_id: str, **fields: Any) -> None:
         """Set a run's outcome: status (default 'ok', or 'error' if `error` is given),
@@ -229,13 +238,21 @@ class TraceStore:
         per event, and rows of the same table go to SQLite together.
         """
 
-        def op(_: Batch) -> None:
+        queue: dict[str, Callable[..., Callable[[Batch], None]]] = {
+            "record_step": self._queue_step, "record_tool_calls": self._queue_tool_calls,
+            "record_messages": self._queue_messages}
+
+        def op(batch: Batch) -> None:
             for name, args, kwargs in ops:
-                if name not in WRITE_OPS:
+                fast = queue.get(name)
+                if fast is not None:
+                    fast(*args, **kwargs)(batch)
+                elif name in WRITE_OPS:
+                    getattr(self, name)(*args, **kwargs)
+                else:
                     raise ValueError(
                         f"apply() cannot run {name!r}: use one of {sorted(WRITE_OPS)}"
                     )
-                getattr(self, name)(*args, **kwargs)
 
         self._write(op)
 
