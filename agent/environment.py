@@ -65,7 +65,8 @@ class Environment:
         self.answers = dict(answers or {})
         self._seq = 0
         self._recorder = agent._recorder()
-        self._bound: tuple[tuple[int, ...], Any] | None = None
+        # (tools as given, model, tool ids, bound model, tool names): see _bind
+        self._bound: tuple[Any, Any, tuple[int, ...], Any, list[str]] | None = None
 
     @property
     def tools(self) -> dict[str, Tool]:
@@ -148,24 +149,34 @@ class Environment:
     ) -> Any:
         """Ask the agent's chat model; the step records tokens and time."""
         model, step = self.begin_model_step(parent_id)
-        offered = list(tools or ())
-        bound = self._bind(model, offered) if offered else model
+        bound, names = self._bind(model, tools) if tools else (model, None)
         try:
             reply = await bound.ainvoke(messages, **kwargs)
         except BaseException as exc:
             self.end_step(step, "error", error=f"{type(exc).__name__}: {exc}")
             raise
-        self.end_model_step(step, reply, **({"tools": [t.name for t in offered]}
-                                           if offered else {}))
+        self.end_model_step(step, reply, **({"tools": names} if names else {}))
         return reply
 
-    def _bind(self, model: Any, tools: list[Tool]) -> Any:
-        """``model.bind_tools`` for these tools, reused while they stay the same (a planner
-        offers the same tools step after step; binding converts every schema again)."""
-        key = (id(model), *map(id, tools))
-        if self._bound is None or self._bound[0] != key:
-            self._bound = key, model.bind_tools([t.spec() for t in tools])
-        return self._bound[1]
+    def _bind(self, model: Any, tools: Iterable[Tool]) -> tuple[Any, list[str] | None]:
+        """``model.bind_tools`` for these tools and their names, reused while the model and
+        the tools stay the same (a planner offers the same tools step after step; binding
+        converts every schema again)."""
+        cached = self._bound
+        if (cached is not None and cached[0] is tools and cached[1] is model
+                and type(tools) is tuple):  # the same tuple again: nothing to compare
+            return cached[3], cached[4]
+        offered = list(tools)
+        if not offered:
+            return model, None
+        key = tuple(map(id, offered))
+        if cached is None or cached[1] is not model or cached[2] != key:
+            bound = model.bind_tools([t.spec() for t in offered])
+            cached = (tools, model, key, bound, [t.name for t in offered])
+        else:
+            cached = (tools, *cached[1:])
+        self._bound = cached
+        return cached[3], cached[4]
 
     def begin_model_step(self, parent_id: str | None = None) -> tuple[Any, Step]:
         """The agent's chat model and a new ``model`` step (planners that stream use these

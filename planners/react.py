@@ -75,10 +75,11 @@ class ReactPlanner:
                                        HumanMessage(task.query)]
         seen = SeenCalls()
         choice, offered = self._first_request(task, env, tools)
+        every = tuple(tools.values())
         while True:
             options = {"tool_choice": choice} if choice else {}
             reply = await env.call_model(messages, offered or None, **options)
-            offered = list(tools.values())
+            offered = every
             if not reply.tool_calls:
                 return Answer(reply.text)
             calls = model_calls(reply)
