@@ -18,7 +18,14 @@ from .errors import RunNotFoundError, StoreError
 from .migrations import migrate
 from .paths import default_db_path
 from .redact import redact_text
-from .rows import finish_fields, message_row, run_row, step_row, tool_call_row, tool_row
+from .rows import (
+    ToolRows,
+    finish_fields,
+    message_row,
+    run_row,
+    step_row,
+    tool_call_row,
+)
 from .transaction import immediate
 from .writes import delete_run_rows, mark_interrupted
 
@@ -85,6 +92,7 @@ class TraceStore:
         self._lock = threading.RLock()
         self._db: Database | None = None
         self._batch: Batch | None = None
+        self._tool_row = ToolRows()
         #: Ids of runs found `running` with a dead process, marked `interrupted` on open.
         self.interrupted_runs: list[str] = []
         with translate_errors(self.path, busy_timeout):
@@ -159,7 +167,7 @@ class TraceStore:
         later open tells a crashed run from a live one.
         """
         row = run_row(run)
-        tool_rows = [tool_row(t) for t in tools]
+        tool_rows = [self._tool_row(t) for t in tools]
         links = [{"run_id": row["id"], "tool_hash": t["hash"]} for t in tool_rows]
 
         def op(batch: Batch) -> None:

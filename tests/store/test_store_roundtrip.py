@@ -140,6 +140,26 @@ def test_tool_hash_changes_with_description_or_schema() -> None:
     assert tool_hash("f", "d", {"a": 1, "b": 2}) == tool_hash("f", "d", {"b": 2, "a": 1})
 
 
+def test_a_tool_offered_again_is_one_row_and_a_changed_one_is_another(
+    store: TraceStore,
+) -> None:
+    schema = {"type": "object", "properties": {"q": {"type": "string"}}}
+    tool = {"name": "f", "description": "d", "parameters": schema, "plugin": "p"}
+    for i in range(3):  # the same tool object, run after run (its row is built once)
+        store.start_run({"id": f"run{i}"}, [dict(tool)])
+    same_text = {**tool, "parameters": {"type": "object", "properties": {"q": {"type":
+                                                                              "string"}}}}
+    store.start_run({"id": "run3"}, [same_text])  # an equal schema in another object
+    store.start_run({"id": "run4"}, [{**tool, "parameters": {"type": "object"}}])
+    store.start_run({"id": "run5"}, [{**tool, "description": "changed"}])
+    hashes = [r[0] for r in store.db.execute(
+        "SELECT tool_hash FROM run_tools ORDER BY run_id")]
+    assert hashes[0] == hashes[1] == hashes[2] == hashes[3]
+    assert len({hashes[0], hashes[4], hashes[5]}) == 3
+    assert hashes[0] == tool_hash("f", "d", schema)
+    assert store.db.execute("SELECT count(*) FROM tools").fetchone()[0] == 3
+
+
 def test_messages_are_upserted_by_seq(
     store: TraceStore, record_run: RecordRun
 ) -> None:
