@@ -127,3 +127,65 @@ def test_fresh_file_opened_by_two_processes_at_once_migrates_once(
         assert proc.returncode == 0, err
     with TraceStore(db_path) as store:
         assert store.db.execute("SELECT count(*) FROM _migrations").fetchone()[0] == len(MIGRATIONS)
+
+
+KILLED_MID_RUN = textwrap.dedent("""
+    import asyncio, sys
+    from agent import Agent, tool
+    from agent.testing.scripted import call, scripted
+
+    @tool
+    async def look(n: int) -> str:
+        \"\"\"Look something up.
+
+        Args:
+            n: which
+        \"\"\"
+        if n == 2:  # the second call: tell the parent, then hang until killed
+            await asyncio.sleep(0.5)  # the writer commits what came before
+            print("hanging", flush=True)
+            await asyncio.sleep(120)
+        return f"result {n}"
+
+    class TwoSteps:
+        name = "two-steps"
+
+        async def run(self, task, env):
+            for _ in range(2):
+                reply = await env.call_model([("human", task.query)])
+                await env.call_tools([{"name": c["name"], "args": c["args"], "id": c["id"]}
+                                      for c in reply.tool_calls])
+
+    agent = Agent(tools=[look], planner=TwoSteps(), store=sys.argv[1],
+                  model=scripted(call("look", {"n": 1}, "a"), call("look", {"n": 2}, "b")))
+    asyncio.run(agent.run("look twice"))
+""")
+
+
+def test_a_killed_run_keeps_its_transcript_up_to_the_step_in_flight(
+    db_path: Path, child_env: dict[str, str]
+) -> None:
+    child = subprocess.Popen([sys.executable, "-c", KILLED_MID_RUN, str(db_path)],
+                             env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    try:
+        assert child.stdout is not None
+        line = child.stdout.readline()
+        assert line.strip() == "hanging", child.stderr.read() if child.stderr else ""
+        child.kill()  # SIGKILL: no atexit, no flush
+    finally:
+        child.wait(timeout=60)
+    with TraceStore(db_path) as store:
+        [run] = store.list_runs()
+        run = store.get_run(run["id"])
+    assert run["status"] == "interrupted"
+    messages = [(m["type"], m["data"]["data"].get("content") or
+                 [c["args"] for c in m["data"]["data"].get("tool_calls") or ()])
+                for m in run["messages"]]
+    # the query, the first call and its result, and the second call, which was in flight
+    assert messages == [("human", "look twice"), ("ai", [{"n": 1}]), ("tool", "result 1"),
+                        ("ai", [{"n": 2}])]
+    model_steps = [s for s in run["steps"] if s["kind"] == "model"]
+    assert [s["data"]["message"] for s in model_steps] == [1, 3]
+    [done, in_flight] = [s for s in run["steps"] if s["kind"] == "tool_calls"]
+    assert done["status"] == "ok" and in_flight["status"] == "running"
