@@ -261,8 +261,9 @@ class Executor:
                 return await tool.fn(**kwargs)
             return await asyncio.to_thread(tool.fn, **kwargs)
         except asyncio.CancelledError:
-            if deadlines.expired(task):
-                task.uncancel()
+            # Ours alone: a timeout. Cancelled by someone else too (the run's caller, when
+            # the call runs in the run's own task): the cancellation wins.
+            if deadlines.expired(task) and task.uncancel() == 0:
                 raise TimeoutError from None
             raise
         finally:
