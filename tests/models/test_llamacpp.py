@@ -19,6 +19,7 @@ from agent.errors import AgentError
 from agent.plugin_manager import load_plugins
 from agent.plugins import llamacpp_chat as llamacpp
 from agent.plugins import llamacpp_prompt as prompting
+from agent.plugins.llamacpp_repeat import cut_repetition, loop_start
 from agent.registry import Registry, build_registry
 from agent.types import Answer
 
@@ -142,6 +143,51 @@ def test_bad_file_and_bad_option_are_clear(registry: Registry, tmp_path: Any) ->
         registry.model(f"local:{bad}")
     with pytest.raises(llamacpp.LocalModelError, match="unknown local model option"):
         registry.model(f"local:{smollm2_path()}?colour=blue")
+    for bad, says in [("repeat_penalty=0", "above 0"), ("max_repeats=1", "2 or more"),
+                      ("repeat_last_n=-1", "0 .off. or more")]:
+        with pytest.raises(llamacpp.LocalModelError, match=says) as info:
+            registry.model(f"local:{smollm2_path()}?{bad}")
+        assert "\n" not in str(info.value)
+
+
+def test_sampling_defaults_are_sent_and_can_be_overridden(registry: Registry) -> None:
+    model = registry.model(f"local:{ID_QUERY}&presence_penalty=0.2&max_repeats=4")
+    req, constrained = model.request([HumanMessage("hi")], repeat_penalty=1.05)
+    assert not constrained
+    assert req["frequency_penalty"] == 0.3 and req["repeat_last_n"] == 64  # the defaults
+    assert req["presence_penalty"] == 0.2 and req["repeat_penalty"] == 1.05
+    assert model.max_repeats == 4 and "max_repeats" not in req  # ours, not llama.cpp's
+
+
+POEM = "Write a short poem about rain."  # SmolLM2 repeats a line of it, greedily, forever
+
+
+async def test_a_looping_reply_is_stopped_early_and_cut(model: Any) -> None:
+    looping = model.invoke(POEM, max_tokens=120, frequency_penalty=0, max_repeats=0)
+    assert loop_start(looping.content, final=True) is not None  # the premise: it loops
+    assert looping.response_metadata["finish_reason"] == "length"
+    cut = model.invoke(POEM, max_tokens=120, frequency_penalty=0)
+    assert cut.content == cut_repetition(looping.content) and cut.content.strip()
+    assert cut.response_metadata["repetition_cut"] is True
+    assert cut.response_metadata["finish_reason"] == "stop"
+    usage = cut.usage_metadata  # counted from llama.cpp's per-token timings
+    assert usage["input_tokens"] == looping.usage_metadata["input_tokens"]
+    assert 0 < usage["output_tokens"] < looping.usage_metadata["output_tokens"] // 2
+    chunks = [c async for c in model.astream(POEM, max_tokens=120, frequency_penalty=0)]
+    total = chunks[0]
+    for c in chunks[1:]:
+        total = total + c
+    assert total.content == cut.content  # the repeats were never streamed
+    assert total.usage_metadata["output_tokens"] == usage["output_tokens"]
+
+
+def test_default_sampling_keeps_a_reply_from_looping(model: Any) -> None:
+    query = "What is the capital of France?"  # greedy: "la femme au roi, la femme au roi, ..."
+    plain = model.invoke(query, max_tokens=120, frequency_penalty=0, max_repeats=0)
+    assert loop_start(plain.content, final=True) is not None
+    penalized = model.invoke(query, max_tokens=120, max_repeats=0)  # the penalty alone
+    assert loop_start(penalized.content, final=True) is None
+    assert penalized.usage_metadata["output_tokens"] < 120
 
 
 def test_history_keeps_calls_and_delimits_tool_results() -> None:
@@ -225,4 +271,5 @@ async def test_agent_run_end_to_end(registry: Registry, model: Any) -> None:
         assert not (result.error or "").startswith(("invalid", "unknown tool")), result.error
     kinds = [s.kind for s in run.steps]
     assert kinds == ["model", "tool_calls", "model"]
+    assert cut_repetition(run.answer) == run.answer  # no sentence said over and over
     assert run.tokens_in > 0 and run.tokens_out > 0
