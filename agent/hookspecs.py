@@ -83,6 +83,19 @@ def register_commands(cli: Any) -> None:
 
 
 @hookspec
+def generation_sandbox(root: Any, settings: dict[str, Any]) -> None:
+    """Prepare the sandbox ``agent generate`` runs its examples in.
+
+    ``root`` (a ``pathlib.Path``) is an empty directory made for the job, one per worker
+    process; write into it the files your tools' templates and parameter examples name (a
+    sample database, documents), and put into ``settings`` the tool settings that point
+    your tools at them (``settings["files_root"] = str(root)``). Every generated run gets
+    these settings, so examples never touch the user's own files. Content must not depend
+    on the clock or the machine: the same seed gives the same dataset everywhere.
+    """
+
+
+@hookspec
 def before_tool_call(call: dict[str, Any], tool: Any, context: Any) -> Any:
     """Called after validation and approval, just before a tool runs."""
 

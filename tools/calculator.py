@@ -204,6 +204,14 @@ def evaluate(expression: str) -> int | float:
 @tool(
     tags=("math",),
     examples=("what is 2*(3+4)?", "square root of 1764", "15% of 240", "2^10 - 1"),
+    templates=(
+        "What is {expression}?",
+        "Calculate {expression}.",
+        "Can you work out {expression} for me?",
+        "Evaluate {expression}.",
+        "How much is {expression}?",
+        "I need the value of {expression}.",
+    ),
     output_schema=returns({
         "expression": of("string", "the expression as given"),
         "result": of("number", "the value of the expression"),
@@ -218,7 +226,9 @@ def calculate(expression: str) -> dict[str, Any]:
     constants pi, e and tau.
 
     Args:
-        expression: The arithmetic expression, e.g. "2*(3+4)" or "sqrt(2)^2 + 15% * 80".
+        expression: The arithmetic expression, e.g. "2*(3+4)", "sqrt(1764)", "15% of 240",
+            "2^10 - 1", "(1250 - 980) / 980 * 100", "round(pi * 3^2, 2)",
+            "factorial(6) / 24" or "log10(250000)".
     """
     return {"expression": expression, "result": evaluate(expression)}
 

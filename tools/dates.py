@@ -151,6 +151,13 @@ def _calendar_diff(start: dt.date, end: dt.date) -> dict[str, int]:
 @tool(
     tags=("time",),
     examples=("what time is it in Tokyo?", "current date in UTC"),
+    templates=(
+        "What time is it in {timezone}?",
+        "What is the current date and time in {timezone}?",
+        "Tell me the local time in {timezone} right now.",
+        "What day is it today in {timezone}?",
+        "What is the UTC offset of {timezone} at the moment?",
+    ),
     output_schema=returns({
         "timezone": of("string", "IANA time-zone key"),
         "datetime": of("string", "ISO-8601 with offset"),
@@ -165,7 +172,8 @@ def current_time(timezone: str = "UTC") -> dict[str, Any]:
     """The current date and time in a time zone.
 
     Args:
-        timezone: IANA time-zone name, e.g. "Europe/Paris", "America/New_York" or "UTC".
+        timezone: IANA time-zone name, e.g. "Europe/Paris", "America/New_York",
+            "Asia/Tokyo", "Australia/Sydney", "America/Sao_Paulo" or "UTC".
     """
     tz = zone(timezone)
     now = dt.datetime.now(tz).replace(microsecond=0)
@@ -184,6 +192,12 @@ def current_time(timezone: str = "UTC") -> dict[str, Any]:
     tags=("time",),
     examples=("what is 9:00 in New York when it is 15:00 in Paris?",
               "convert 2024-05-31T14:30 from Europe/London to Asia/Tokyo"),
+    templates=(
+        "What time is {time} {from_timezone} time in {to_timezone}?",
+        "Convert {time} from {from_timezone} to {to_timezone}.",
+        "If it is {time} in {from_timezone}, what time is it in {to_timezone}?",
+        "A call is set for {time} {from_timezone} time. When is that in {to_timezone}?",
+    ),
     output_schema=returns({
         "source": of("string", "the input as ISO-8601 in from_timezone"),
         "result": of("string", "the same moment in to_timezone"),
@@ -201,9 +215,13 @@ def convert_time(time: str, from_timezone: str, to_timezone: str) -> dict[str, A
     An ISO-8601 input that carries its own offset (Z, +02:00) is read in that offset.
 
     Args:
-        time: ISO-8601 date-time such as "2024-05-31T14:30", or "HH:MM" meaning today.
-        from_timezone: IANA time zone the time is given in, e.g. "Europe/Paris".
-        to_timezone: IANA time zone to convert to, e.g. "Asia/Tokyo".
+        time: ISO-8601 date-time (or a clock time HH:MM, meaning today), e.g.
+            "2024-05-31T14:30", "2026-01-15T09:00", "2026-07-04T18:45" or
+            "2026-11-02T23:30".
+        from_timezone: IANA time zone the time is given in, e.g. "Europe/Paris",
+            "America/New_York" or "Asia/Kolkata".
+        to_timezone: IANA time zone to convert to, e.g. "Asia/Tokyo", "Europe/London" or
+            "America/Los_Angeles".
     """
     src_tz, dst_tz = zone(from_timezone), zone(to_timezone)
     source = _parse_moment(time, src_tz)
@@ -227,6 +245,13 @@ def convert_time(time: str, from_timezone: str, to_timezone: str) -> dict[str, A
     tags=("time",),
     examples=("how many days between 2024-01-01 and 2024-03-01?",
               "business days from 2024-06-03 to 2024-06-17"),
+    templates=(
+        "How many days are there between {start} and {end}?",
+        "How many business days are there from {start} to {end}?",
+        "How long is it from {start} until {end}?",
+        "How many weeks between {start} and {end}?",
+        "How many years, months and days from {start} to {end}?",
+    ),
     output_schema=returns({
         "start": of("string", "YYYY-MM-DD"),
         "end": of("string", "YYYY-MM-DD"),
@@ -244,8 +269,10 @@ def date_difference(start: str, end: str) -> dict[str, Any]:
     Times of day are ignored; the result is negative when end is before start.
 
     Args:
-        start: ISO-8601 date, e.g. "2024-01-31" (or "today").
-        end: ISO-8601 date, e.g. "2024-03-01" (or "today").
+        start: ISO-8601 date (or today), e.g. "2024-01-31", "2025-06-01", "2026-01-05" or
+            "2026-03-15".
+        end: ISO-8601 date (or today), e.g. "2024-03-01", "2026-04-30", "2026-09-01" or
+            "2027-01-01".
     """
     a, b = _as_date(_parse_date(start)), _as_date(_parse_date(end))
     days = (b - a).days
@@ -265,6 +292,14 @@ def date_difference(start: str, end: str) -> dict[str, Any]:
 @tool(
     tags=("time",),
     examples=("what date is 90 days after 2024-03-15?", "2024-01-31 plus one month"),
+    templates=(
+        "What date is {days} days after {date}?",
+        "What is {date} plus {weeks} weeks?",
+        "Which date is {months} months after {date}?",
+        "Add {years} years to {date}.",
+        "What date is it {months} months and {days} days after {date}?",
+        "If I start on {date}, what date is {weeks} weeks later?",
+    ),
     output_schema=returns({
         "date": of("string", "the starting date, ISO-8601"),
         "result": of("string", "the new date, ISO-8601"),
@@ -280,11 +315,12 @@ def add_to_date(
     month is 2024-02-29), then weeks and days.
 
     Args:
-        date: ISO-8601 date or date-time, e.g. "2024-01-31" (or "today").
-        days: Days to add (negative to subtract).
-        weeks: Weeks to add (negative to subtract).
-        months: Calendar months to add (negative to subtract).
-        years: Years to add (negative to subtract).
+        date: ISO-8601 date or date-time (or today), e.g. "2024-01-31", "2024-03-15",
+            "2026-05-20" or "2026-08-31".
+        days: Days to add (negative to subtract), e.g. 10, 30 or 90.
+        weeks: Weeks to add (negative to subtract), e.g. 2, 6 or 12.
+        months: Calendar months to add (negative to subtract), e.g. 3, 6 or 18.
+        years: Years to add (negative to subtract), e.g. 2, 5 or 10.
     """
     start = _parse_date(date)
     try:
@@ -299,6 +335,13 @@ def add_to_date(
 @tool(
     tags=("time",),
     examples=("what day of the week is 2024-12-25?",),
+    templates=(
+        "What day of the week is {date}?",
+        "Is {date} a weekend day?",
+        "Which weekday does {date} fall on?",
+        "What is the ISO week number of {date}?",
+        "What day of the year is {date}?",
+    ),
     output_schema=returns({
         "date": of("string", "YYYY-MM-DD"),
         "weekday": _WEEKDAY,
@@ -312,7 +355,8 @@ def day_of_week(date: str) -> dict[str, Any]:
     """The weekday (and ISO week number) of a date.
 
     Args:
-        date: ISO-8601 date, e.g. "2024-12-25" (or "today").
+        date: ISO-8601 date (or today), e.g. "2024-12-25", "2025-07-04", "2026-02-14",
+            "2026-10-31" or "2027-01-01".
     """
     day = _as_date(_parse_date(date))
     iso = day.isocalendar()

@@ -145,6 +145,13 @@ _ENTRY = returns({
 @tool(
     tags=("files",),
     examples=("list the files in the docs folder", "find all .csv files"),
+    templates=(
+        "List the files in the {path} folder.",
+        "What is in {path}?",
+        "Which {pattern} files are there in {path}?",
+        "Find the files matching {pattern} in {path}.",
+        "List the {pattern} files in {path}.",
+    ),
     output_schema=returns({
         "path": of("string", "the directory, relative to the root"),
         "entries": of("array", "files and directories found", items=_ENTRY),
@@ -158,9 +165,10 @@ def list_files(
     """List files and directories (names, kinds, sizes) under the allowed root.
 
     Args:
-        path: Directory relative to the files root, e.g. "." or "docs".
-        pattern: Shell-style pattern matched against names, e.g. "*.csv"; a pattern with
-            "/" is matched against the path relative to the listed directory.
+        path: Directory relative to the files root ("." is the root itself), e.g.
+            "docs", "data" or "src".
+        pattern: Shell-style pattern matched against names (a pattern with "/" against the
+            path relative to the listed directory), e.g. "*.csv", "*.txt" or "*.py".
         recursive: Also list the contents of subdirectories.
     """
     root, base = _directory(path, ctx)
@@ -181,6 +189,15 @@ def list_files(
 @tool(
     tags=("files",),
     examples=("show me README.md", "read the file notes/todo.txt"),
+    templates=(
+        "Show me {path}.",
+        "Read the file {path}.",
+        "What does {path} say?",
+        "Open {path} and show me what is in it.",
+        "Read the first {max_bytes} bytes of {path}.",
+        "Read {path} as {encoding} text.",
+        "Open the first file that mentions {search_files.text}.",
+    ),
     output_schema=returns({
         "path": of("string", "the file, relative to the root"),
         "content": of("string", "the text read"),
@@ -196,9 +213,10 @@ def read_file(
     """Read a text file under the allowed root (binary files are refused).
 
     Args:
-        path: File path relative to the files root, e.g. "docs/notes.txt".
-        max_bytes: Read at most this many bytes (up to 2,000,000); longer files are
-            truncated and flagged.
+        path: File path relative to the files root, e.g. "docs/notes.txt", "README.md",
+            "data/cities.csv" or "src/report.py".
+        max_bytes: Read at most this many bytes (up to 2,000,000; longer files are
+            truncated and flagged), e.g. 100, 200 or 500.
         encoding: Text encoding of the file, e.g. "utf-8" or "latin-1".
     """
     import codecs
@@ -249,6 +267,14 @@ def _search_one(
 @tool(
     tags=("files", "search"),
     examples=("which files mention 'invoice'?", "search the code for TODO"),
+    templates=(
+        "Which files mention {text}?",
+        "Search the files for {text}.",
+        "Find the lines that contain {text} in {path}.",
+        "Search the {glob} files for {text}.",
+        "Where does {text} appear in the {glob} files?",
+        "Look for {text} in the {glob} files under {path}.",
+    ),
     output_schema=returns({
         "matches": of("array", "matching lines", items=returns({
             "path": of("string", "file path relative to the root"),
@@ -273,9 +299,11 @@ def search_files(
     Binary files, files over 5 MB and tool directories (.git, node_modules, ...) are skipped.
 
     Args:
-        text: The text to look for (plain text, not a regular expression).
-        path: Directory (or single file) relative to the files root to search in.
-        glob: Shell-style pattern for file names to search, e.g. "*.py".
+        text: The text to look for (plain text, not a regular expression), e.g. "TODO",
+            "invoice", "Paris" or "delivery".
+        path: Directory (or single file) relative to the files root to search in, e.g.
+            "docs" or "src".
+        glob: Shell-style pattern for file names to search, e.g. "*.py", "*.txt" or "*.md".
         max_results: Stop after this many matching lines (at most 1000).
         case_sensitive: Match letter case exactly.
     """
@@ -312,3 +340,12 @@ def search_files(
 @hookimpl
 def register_tools(register: Any) -> None:
     register([list_files, read_file, search_files])
+
+
+@hookimpl
+def generation_sandbox(root: Path, settings: dict[str, Any]) -> None:
+    """Generated examples read the sample workspace, never the user's files."""
+    from .samples import write_text_files
+
+    write_text_files(root)
+    settings[ROOT_SETTING] = str(root)

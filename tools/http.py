@@ -320,6 +320,11 @@ _RESPONSE_SCHEMA = returns({
     tags=("web", "http"),
     timeout=TOTAL_SECONDS + 5,
     examples=("fetch https://api.example.com/items?id=3", "GET the JSON from this URL"),
+    templates=(
+        "Fetch {url}.",
+        "Get the JSON from {url}.",
+        "What does {url} return?",
+    ),
     output_schema=_RESPONSE_SCHEMA,
 )
 async def http_get(
@@ -347,6 +352,10 @@ async def http_get(
     tags=("web", "http"),
     timeout=TOTAL_SECONDS + 5,
     examples=("POST this JSON to https://api.example.com/orders",),
+    templates=(
+        "Post {json_body} to {url}.",
+        "Send {json_body} as JSON to {url}.",
+    ),
     output_schema=_RESPONSE_SCHEMA,
 )
 async def http_post(

@@ -15,6 +15,7 @@ since a worker thread cannot be cancelled from outside.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 from agent.errors import ToolError
@@ -88,6 +89,13 @@ def _cell(value: Any) -> Any:
 @tool(
     tags=("sql", "data"),
     examples=("how many orders are in shop.db?", "select the 10 newest rows from events"),
+    templates=(
+        "Run {sql} on {database}.",
+        "In {database}, run this query: {sql}",
+        "Query {database}: {sql}",
+        "What does {sql} return on {database}?",
+        "Run {sql} on {database} and show at most {max_rows} rows.",
+    ),
     timeout=QUERY_SECONDS + 5,
     output_schema=returns({
         "columns": of("array", "column names", items={"type": "string"}),
@@ -106,8 +114,12 @@ def sqlite_query(
 
     Args:
         database: Path of the database file relative to the files root, e.g. "shop.db".
-        sql: One SQL SELECT statement, e.g. "SELECT name, price FROM products LIMIT 5".
-        max_rows: Return at most this many rows (up to 10000); the rest are flagged.
+        sql: One SQL SELECT statement, e.g. "SELECT name, price FROM products LIMIT 5",
+            "SELECT COUNT(*) FROM orders", "SELECT name, city FROM customers WHERE city =
+            'Paris'", "SELECT category, AVG(price) FROM products GROUP BY category" or
+            "SELECT name FROM products WHERE stock < 10 ORDER BY stock".
+        max_rows: Return at most this many rows (up to 10000; the rest are flagged), e.g.
+            3, 5 or 10.
     """
     import sqlite3
 
@@ -131,6 +143,13 @@ def sqlite_query(
 @tool(
     tags=("sql", "data"),
     examples=("what tables are in shop.db?",),
+    templates=(
+        "What tables are in {database}?",
+        "Show me the schema of {database}.",
+        "Which columns do the tables in {database} have?",
+        "List the tables and views of {database}.",
+        "Describe the database {database}.",
+    ),
     output_schema=returns({
         "database": of("string", "path relative to the files root"),
         "tables": of("array", "tables and views, by name", items=returns({
@@ -176,3 +195,13 @@ def sqlite_schema(database: str, ctx: ToolContext | None = None) -> dict[str, An
 @hookimpl
 def register_tools(register: Any) -> None:
     register([sqlite_query, sqlite_schema])
+
+
+@hookimpl
+def generation_sandbox(root: Path, settings: dict[str, Any]) -> None:
+    """Generated examples query the sample shop database (under the files root)."""
+    from .files import ROOT_SETTING
+    from .samples import write_shop_db
+
+    write_shop_db(root)
+    settings[ROOT_SETTING] = str(root)

@@ -78,6 +78,13 @@ def _tidy(x: float) -> float:
 @tool(
     tags=("units", "math"),
     examples=("convert 10 km to miles", "100 degC in fahrenheit", "how many liters is 2 gallons"),
+    templates=(
+        "Convert {value} {from_unit} to {to_unit}.",
+        "How many {to_unit} is {value} {from_unit}?",
+        "What is {value} {from_unit} in {to_unit}?",
+        "Express {value} {from_unit} in {to_unit}.",
+        "I have {value} {from_unit}; how much is that in {to_unit}?",
+    ),
     output_schema=returns({
         "value": of("number", "the value converted"),
         "from_unit": of("string", "the unit converted from, as given"),
@@ -93,9 +100,11 @@ def convert_units(value: float, from_unit: str, to_unit: str) -> dict[str, Any]:
     liter, gallon, km/h, mph, J, kWh, ... Compound units are written like "meter / second".
 
     Args:
-        value: The number to convert, e.g. 10.
-        from_unit: The unit of the value, e.g. "km" or "degC".
-        to_unit: The unit to convert to, e.g. "mile" or "degF".
+        value: The number to convert, e.g. 10, 2.5, 42 or 100.
+        from_unit: The unit of the value, e.g. "km", "mile", "m", "ft", "inch", "kg", "lb",
+            "degC" or "degF".
+        to_unit: The unit to convert to, e.g. "mile", "km", "ft", "m", "cm", "lb", "kg",
+            "degF" or "kelvin".
     """
     import pint
 

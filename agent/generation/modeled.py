@@ -16,7 +16,7 @@ from typing import Any
 
 from agent.types import Tool
 
-from .worker import capture, registry_for
+from .worker import capture, registry_for, sandbox_for
 
 KINDS = ("single", "category", "cross")
 
@@ -85,7 +85,8 @@ def solve_one(item: dict[str, Any]) -> dict[str, Any]:
         return {**record, "status": "failed", "reason": "a tool is no longer registered"}
     model = registry.model(item["model"])
     agent = Agent(tools, planner=registry.planner(item["planner"]), model=model, store=False,
-                  registry=registry, approve=True if item.get("side_effects") else None)
+                  registry=registry, settings=sandbox_for(item["setup"]),
+                  approve=True if item.get("side_effects") else None)
     recorder = capture(agent)
 
     async def go() -> Any:

@@ -15,7 +15,7 @@ from agent.types import Tool
 
 from .sampling import sample
 from .templates import render, render_value
-from .worker import capture, registry_for
+from .worker import capture, registry_for, sandbox_for
 
 MAX_RESAMPLE = 8
 
@@ -119,6 +119,7 @@ def generate_one(item: dict[str, Any]) -> dict[str, Any]:
         if problem is not None:
             return {**record, "status": "invalid", "reason": problem}
     agent = Agent(list(tools.values()), store=False, registry=registry,
+                  settings=sandbox_for(item["setup"]),
                   approve=True if item.get("side_effects") else None)
     recorder = capture(agent)
     run = asyncio.run(agent.run_plan(plan, query=query))

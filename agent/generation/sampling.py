@@ -214,13 +214,16 @@ def _valid_examples(key: str) -> tuple[str, ...]:
 
 _EXAMPLE_CUE = re.compile(r"\b(?:e\.g\.|for example|such as)[,:]?\s*(.*)", re.I | re.S)
 _QUOTED = re.compile(r'"([^"\n]{1,200})"')
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+_NUM = r"-?\d+(?:\.\d+)?"
+_NUMBER = re.compile(_NUM)
+# "10, 2.5 or 100": numbers joined by ", " / "or" / "and" ("1,000" is one number, not two)
+_NUMBERS = re.compile(rf"{_NUM}(?:(?:,\s+|,?\s+(?:or|and)\s+){_NUM})*")
 
 
 def described_examples(description: Any) -> list[Any]:
     """Examples written in a parameter's description: ``e.g. "km" or "degC"`` -> ["km",
-    "degC"], ``e.g. 10`` -> [10]. Tool authors write them far more often than ``examples``;
-    each is still validated against the schema before it is used."""
+    "degC"], ``e.g. 10, 2.5 or 100`` -> [10, 2.5, 100]. Tool authors write them far more
+    often than ``examples``; each is still validated against the schema before it is used."""
     if not isinstance(description, str):
         return []
     cue = _EXAMPLE_CUE.search(description)
@@ -230,11 +233,11 @@ def described_examples(description: Any) -> list[Any]:
     quoted = _QUOTED.findall(tail)
     if quoted:
         return list(dict.fromkeys(quoted))
-    number = _NUMBER.match(tail.strip())
-    if number is None:
+    numbers = _NUMBERS.match(tail.strip())
+    if numbers is None:
         return []
-    text = number.group(0)
-    return [float(text) if "." in text else int(text)]
+    found = _NUMBER.findall(numbers.group(0))
+    return list(dict.fromkeys(float(t) if "." in t else int(t) for t in found))
 
 
 def _key(schema: Mapping[str, Any]) -> str:

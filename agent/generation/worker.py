@@ -5,14 +5,24 @@ Workers may be other processes (the Ray engine ships work to them), so everythin
 crosses is plain data: a ``setup`` (environment variables and extra plugin modules, enough
 to build the same registry anywhere) and, back, a record whose ``ops`` the one writer
 applies to the trace store in one transaction.
+
+Runs happen in a sandbox: a temporary directory per process that plugins populate through
+the ``generation_sandbox`` hook (sample files and databases their examples name), with the
+tool settings that point their tools at it. It is made in the worker, so a Ray node gets
+its own, and removed when the process exits (or, for a killed worker, by the next one).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import json
 import os
+import shutil
+import tempfile
+import threading
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from agent.recorder import TraceRecorder
@@ -21,6 +31,9 @@ from agent.store.rows import message_dict
 from agent.types import Step
 
 _REGISTRIES: dict[str, Registry] = {}
+_SANDBOXES: dict[str, dict[str, Any]] = {}
+_SANDBOX_LOCK = threading.Lock()
+SANDBOX_PREFIX = "agent-generate-"  # then the pid of the process that made it
 
 
 def make_setup(plugins: Iterable[str] = (), env: dict[str, str] | None = None) -> dict[str, Any]:
@@ -53,6 +66,40 @@ def registry_for(setup: dict[str, Any]) -> Registry:
                                  "PYTHONPATH or installed?") from None
         reg = _REGISTRIES[key] = build_registry(load_plugins(extra=extra))
     return reg
+
+
+def sandbox_for(setup: dict[str, Any]) -> dict[str, Any]:
+    """The tool settings of this setup's sandbox, made (and populated) once per process."""
+    key = json.dumps(setup, sort_keys=True)
+    with _SANDBOX_LOCK:
+        settings = _SANDBOXES.get(key)
+        if settings is None:
+            registry = registry_for(setup)
+            _remove_stale_sandboxes()
+            root = Path(tempfile.mkdtemp(prefix=f"{SANDBOX_PREFIX}{os.getpid()}-"))
+            atexit.register(shutil.rmtree, root, ignore_errors=True)
+            settings = {}
+            registry.plugins.call_each("generation_sandbox",
+                                       lambda _plugin: {"root": root, "settings": settings})
+            _SANDBOXES[key] = settings
+    return dict(settings)
+
+
+def _remove_stale_sandboxes() -> None:
+    """Remove this user's sandboxes whose process is gone: a killed worker (Ray stops its
+    workers without running ``atexit``) leaves its sandbox behind."""
+    if os.name != "posix":  # os.kill(pid, 0) only probes on POSIX
+        return
+    for path in Path(tempfile.gettempdir()).glob(f"{SANDBOX_PREFIX}*-*"):
+        pid = path.name[len(SANDBOX_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or path.stat().st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except OSError:  # alive under another user, or the path vanished: leave it
+            continue
 
 
 class OpsCapture(TraceRecorder):

@@ -133,6 +133,9 @@ def test_every_sampled_call_validates_and_chains_follow_the_dataflow() -> None:
 def test_examples_written_in_a_description_are_sampled_when_valid() -> None:
     assert described_examples('The unit, e.g. "km" or "degC".') == ["km", "degC"]
     assert described_examples("The number to convert, e.g. 10.") == [10]
+    assert described_examples("Days to add, e.g. 10, 2.5 or -7.") == [10, 2.5, -7]
+    assert described_examples("e.g. 3, 5, and 10 rows") == [3, 5, 10]
+    assert described_examples("e.g. 1,000 rows") == [1]  # a thousands separator, not a list
     assert described_examples("Free text with no example.") == []
     schema = {"type": "string", "description": 'A unit, e.g. "km" or "degC"'}
     assert can_sample(schema)

@@ -30,12 +30,21 @@ WORDS_PER_MINUTE = 230
         },
     },
     examples=("how many words are in this text", "how long does it take to read this"),
+    templates=(
+        'How many words are in "{text}"?',
+        'Count the characters, words and sentences of this text: {text}',
+        'How long does it take to read "{text}"?',
+        'Give me the statistics of this text: "{text}"',
+        'How many sentences does "{text}" have?',
+    ),
 )
 def text_stats(text: str) -> dict[str, float]:
     """Count characters, words and sentences in a text, and estimate its reading time.
 
     Args:
-        text: the text to measure
+        text: the text to measure, e.g. "The quick brown fox jumps over the lazy dog.",
+            "Rain is expected in Oslo on Friday. Bring a jacket!", "To be, or not to be:
+            that is the question." or "Our shop opens at nine. Deliveries arrive at noon."
     """
     words = WORD.findall(text)
     sentences = len(SENTENCE_END.findall(text.strip())) or (1 if words else 0)
@@ -47,14 +56,20 @@ def text_stats(text: str) -> dict[str, float]:
     }
 
 
-@tool
+@tool(templates=(
+    'What are the {n} most frequent words in "{text}"?',
+    'Which words appear most often in this text: {text}',
+    'List the top {n} words of "{text}", ignoring words shorter than {min_length} letters.',
+))
 def top_words(text: str, n: int = 5, min_length: int = 3) -> list[dict[str, object]]:
     """The most frequent words of a text, case-insensitive.
 
     Args:
-        text: the text to analyse
-        n: how many words to return
-        min_length: ignore words shorter than this
+        text: the text to analyse, e.g. "the cat sat on the mat and the dog sat on the
+            rug", "buy milk, buy bread, buy eggs and call the bank" or "a rose is a rose
+            is a rose"
+        n: how many words to return, e.g. 2, 3 or 5
+        min_length: ignore words shorter than this, e.g. 2, 3 or 4
     """
     counts = Counter(w.lower() for w in WORD.findall(text) if len(w) >= min_length)
     return [{"word": w, "count": c} for w, c in counts.most_common(n)]
