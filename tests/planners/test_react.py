@@ -118,9 +118,20 @@ async def test_the_first_request_requires_a_call_only_when_a_tool_fits_the_query
     model = scripted(call("calculate", {"expression": "12 * 7"}, "c1"), say("84"))
     run = await agent_with(model, tools=[calculate, weather]).run("What is 12 * 7?")
     assert model.requests[0].tool_choice == "required" and run.answer == "84"
-    # ... and the first request offers just the tools that fit; later ones offer all
+    # ... and the first request offers just the tools that fit, and so do later ones
+    assert [[t["function"]["name"] for t in r.tools] for r in model.requests] == [
+        ["calculate"], ["calculate"]]
+    model = scripted(call("calculate", {"expression": "12 * 7"}, "c1"), say("84"))
+    await Agent(tools=[calculate, weather], planner=ReactPlanner(later_tools="all"),
+                model=model, store=False).run("What is 12 * 7?")
     assert [[t["function"]["name"] for t in r.tools] for r in model.requests] == [
         ["calculate"], ["calculate", "weather"]]
+    # A tool the run does not offer is refused, even one the agent has.
+    model = scripted(call("calculate", {"expression": "1 + 1"}, "c1"),
+                     call("weather", {"city": "Oslo"}, "c2"), say("done"))
+    run = await agent_with(model, tools=[calculate, weather]).run("What is 1 + 1?")
+    assert [r.name for r in run.results] == ["calculate"]
+    assert "'weather' was not offered" in model.requests[2].messages[-1].content
     model = scripted(say("21 C"))
     await Agent(tools=[weather], planner=ReactPlanner(first_tool_choice=None), model=model,
                 store=False).run("what is the weather in Oslo?")
