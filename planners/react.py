@@ -34,6 +34,7 @@ from .llm import (
     refuse_unoffered,
     supports_tools,
     tool_message,
+    wrap_output,
 )
 
 
@@ -99,7 +100,9 @@ class ReactPlanner:
                 if choice == "none":  # a server that ignores tool_choice: stop, don't loop
                     return Answer("Stopped: the model keeps repeating calls it already made.",
                                   status="error")
-                messages.append(HumanMessage(prompt("react_repeated", query=task.query)))
+                results = "\n".join(wrap_output(r) for r in env.run.results[-len(calls):])
+                messages.append(HumanMessage(prompt("react_repeated", query=task.query,
+                                                    results=results)))
                 choice = "none"  # the results are in: answer now
                 continue
             choice = None

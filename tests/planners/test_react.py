@@ -161,6 +161,10 @@ async def test_a_repeated_call_is_not_run_again_and_the_model_is_told_to_answer(
     assert last.tool_choice == "none"
     assert "already made" in last.messages[-1].content
     assert last.messages[-1].content.endswith("weather in Oslo")
+    # the result is repeated next to the instruction, as delimited data (small models
+    # otherwise answer with the question)
+    assert '<tool_output name="counted" id="c1">\n21 C\n</tool_output>' in (
+        last.messages[-1].content)
 
 
 async def test_a_model_that_ignores_tool_choice_none_ends_the_run_instead_of_looping():
