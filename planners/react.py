@@ -13,13 +13,13 @@ with the reason.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from agent.environment import Environment
-from agent.types import Answer, Task, Tool
+from agent.types import Answer, Run, Task, Tool, ToolResult
 
 from .llm import (
     ReplyError,
@@ -84,7 +84,8 @@ class ReactPlanner:
         messages: list[BaseMessage] = [SystemMessage(prompt("react_system")),
                                        HumanMessage(task.query)]
         seen = SeenCalls()
-        choice, offered = self._first_request(task, env, tools)
+        choice, first = self._first_request(task, env, tools)
+        offered: Sequence[Tool] = first
         if self.later_tools == "fitting" and offered:
             tools = {t.name: t for t in offered}
         every = tuple(tools.values())
@@ -100,9 +101,9 @@ class ReactPlanner:
                 if choice == "none":  # a server that ignores tool_choice: stop, don't loop
                     return Answer("Stopped: the model keeps repeating calls it already made.",
                                   status="error")
-                results = "\n".join(wrap_output(r) for r in env.run.results[-len(calls):])
+                shown = "\n".join(wrap_output(r) for r in seen.results(env.run, keys))
                 messages.append(HumanMessage(prompt("react_repeated", query=task.query,
-                                                    results=results)))
+                                                    results=shown)))
                 choice = "none"  # the results are in: answer now
                 continue
             choice = None
@@ -191,6 +192,16 @@ class SeenCalls:
 
     def note(self, keys: list[Hashable]) -> None:
         self._seen.update(keys)
+
+    def results(self, run: Run, keys: list[Hashable]) -> list[ToolResult]:
+        """The newest result of each of these calls (what the model is shown again)."""
+        out: list[ToolResult] = []
+        for key in dict.fromkeys(keys):
+            for r in reversed(run.results):
+                if self.key({"name": r.name, "args": r.args}) == key:
+                    out.append(r)
+                    break
+        return out
 
     def repeated(self, keys: list[Hashable]) -> bool:
         """True when every call was made before (a reply with something new goes ahead)."""

@@ -292,3 +292,22 @@ def test_seen_calls_match_equal_arguments_in_any_order_nested_values_included():
     assert not seen.repeated(seen.keys([{"name": "g", "args": {"n": 3, "q": "oslo"}}]))
     assert not seen.repeated(seen.keys([{"name": "h", "args": {"n": 2, "q": "oslo"}}]))
     assert not seen.repeated([])
+
+
+async def test_the_result_shown_again_is_the_repeated_calls_own():
+    @tool
+    def temp(city: str) -> str:
+        """Temperature by city.
+
+        Args:
+            city: city name
+        """
+        return {"Oslo": "5 C", "Rome": "19 C"}[city]
+
+    model = scripted(call("temp", {"city": "Oslo"}, "a"), call("temp", {"city": "Rome"}, "b"),
+                     call("temp", {"city": "Oslo"}, "c"), say("Oslo: 5 C"))
+    run = await agent_with(model, tools=[temp]).run("temperature in Oslo")
+    assert run.answer == "Oslo: 5 C" and [r.call_id for r in run.results] == ["a", "b"]
+    told = model.requests[3].messages[-1].content
+    assert '<tool_output name="temp" id="a">\n5 C\n</tool_output>' in told
+    assert "19 C" not in told
