@@ -83,6 +83,11 @@ class Batch:
         for row in rows:
             queue.append(("upsert", tuple(row), tuple(row.values())))
 
+    def upsert_values(self, table: str, columns: tuple[str, ...],
+                      values: tuple[Any, ...]) -> None:
+        """Queue one row given as its values in `columns` order (checked by the caller)."""
+        self._queues[table].append(("upsert", columns, values))
+
     def update_run(self, run_id: str, fields: Mapping[str, Any]) -> None:
         """Queue `finish_run`-style column updates; merged into a just-queued insert."""
         queue = self._queues["runs"]

@@ -19,11 +19,13 @@ from .migrations import migrate
 from .paths import default_db_path
 from .redact import redact_text
 from .rows import (
+    STEP_COLUMNS,
     ToolRows,
     finish_fields,
     message_row,
     run_row,
     step_row,
+    step_values,
     tool_call_row,
 )
 from .transaction import immediate
@@ -195,6 +197,9 @@ class TraceStore:
 
     # The hot ops build their rows first, then queue them: `apply()` calls these directly.
     def _queue_step(self, step: dict[str, Any]) -> Callable[[Batch], None]:
+        values = step_values(step)
+        if values is not None:
+            return lambda batch: batch.upsert_values("steps", STEP_COLUMNS, values)
         row = step_row(step)
         return lambda batch: batch.upsert("steps", [row])
 

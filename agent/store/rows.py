@@ -11,7 +11,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
 from .encode import canonical_json, sha256_hex, tool_hash, truncate_text
 from .redact import dumps, dumps_redacted, might_hold_secret, redact, redact_text
@@ -111,6 +111,24 @@ def step_row(step: Mapping[str, Any]) -> dict[str, Any]:
     if not step.get("id") or not step.get("run_id"):
         raise ValueError("a step needs an 'id' and a 'run_id'")
     return _clean(step)
+
+
+def step_values(step: Mapping[str, Any]) -> tuple[Any, ...] | None:
+    """A whole step (every column, in `STEP_COLUMNS` order, as `Step.record()` gives it) as
+    the values of its row, or None for any other mapping (`step_row` handles those).
+
+    The writer's common case, without a dict per row: only `name` and `data` can hold text.
+    """
+    if type(step) is not dict or len(step) != len(STEP_COLUMNS) or tuple(step) != STEP_COLUMNS:
+        return None
+    (id_, run_id, parent_id, seq, kind, name, status, started_at, ended_at, duration_ms,
+     tokens_in, tokens_out, data) = step.values()
+    if not id_ or not run_id:
+        raise ValueError("a step needs an 'id' and a 'run_id'")
+    if type(name) is str:
+        name = redact_text(name)
+    return (id_, run_id, parent_id, seq, kind, name, status, started_at, ended_at,
+            duration_ms, tokens_in, tokens_out, None if data is None else dumps_redacted(data))
 
 
 def tool_call_row(call: Mapping[str, Any], max_content_bytes: int) -> dict[str, Any]:
@@ -239,6 +257,10 @@ def message_row(
     run_id: str, seq: int, message: Any, max_content_bytes: int
 ) -> dict[str, Any]:
     """A `messages` row: redacted dict form plus plain text for full-text search."""
+    if hasattr(message, "__pydantic_serializer__") and type(message) is not dict:
+        row = _serialized_message_row(run_id, seq, message, max_content_bytes)
+        if row is not None:
+            return row
     if type(message) is dict and "type" in message and "data" in message:
         msg = message  # read only, unless it must be cut (then copied first)
     else:
@@ -262,6 +284,36 @@ def message_row(
         "type": msg.get("type"),
         "data": text,
         "content": search_text,
+    }
+
+
+def _serialized_message_row(
+    run_id: str, seq: int, message: Any, max_content_bytes: int
+) -> dict[str, Any] | None:
+    """The row of a langchain-core message encoded by its own pydantic serializer, in one
+    call (``message_to_dict`` then ``json.dumps`` cost three times as much); None when the
+    message needs cutting or redacting, which the dict path does."""
+    if not isinstance(message, _langchain_messages()[0]):
+        return None
+    message = cast(Any, message)  # a BaseMessage (for mypy, whose `type` gives `object`)
+    content = message.content
+    if isinstance(content, str) and len(content) * 4 > max_content_bytes:
+        return None
+    try:
+        data = message.__pydantic_serializer__.to_json(message, fallback=str, warnings=False)
+    except Exception:  # a value the serializer refuses: the dict path decides what to do
+        return None
+    kind = message.type
+    text = f'{{"type": {dumps(kind)}, "data": {data.decode()}}}'
+    if might_hold_secret(text):
+        return None
+    plain = _plain_text({"content": content, "tool_calls": getattr(message, "tool_calls", None)})
+    return {
+        "run_id": run_id,
+        "seq": seq,
+        "type": kind,
+        "data": text,
+        "content": truncate_text(plain, max_content_bytes)[0],
     }
 
 
