@@ -182,36 +182,35 @@ class TraceStore:
 
     def record_step(self, step: dict[str, Any]) -> None:
         """Insert a step, or update only the columns given if its id exists."""
-        self._write(self._queue_step(step))
+        self._write(lambda batch: self._queue_step(batch, step))
 
     def record_tool_calls(self, rows: Iterable[dict[str, Any]]) -> None:
         """Upsert tool calls; `args` and `content` may be any JSON-able value."""
-        self._write(self._queue_tool_calls(rows))
+        self._write(lambda batch: self._queue_tool_calls(batch, rows))
 
     def record_messages(self, run_id: str, messages: Iterable[Any], start_seq: int = 0) -> None:
         """Store transcript messages at seq start_seq, start_seq+1, ... (upsert by seq).
 
         Messages may be langchain-core BaseMessages or their `message_to_dict` form.
         """
-        self._write(self._queue_messages(run_id, messages, start_seq))
+        self._write(lambda batch: self._queue_messages(batch, run_id, messages, start_seq))
 
-    # The hot ops build their rows first, then queue them: `apply()` calls these directly.
-    def _queue_step(self, step: dict[str, Any]) -> Callable[[Batch], None]:
+    # The hot ops: `apply()` calls these directly, with the batch of its transaction.
+    def _queue_step(self, batch: Batch, step: dict[str, Any]) -> None:
         values = step_values(step)
-        if values is not None:
-            return lambda batch: batch.upsert_values("steps", STEP_COLUMNS, values)
-        row = step_row(step)
-        return lambda batch: batch.upsert("steps", [row])
+        if values is None:
+            batch.upsert("steps", [step_row(step)])
+        else:
+            batch.upsert_values("steps", STEP_COLUMNS, values)
 
-    def _queue_tool_calls(self, rows: Iterable[dict[str, Any]]) -> Callable[[Batch], None]:
-        prepared = [tool_call_row(r, self.max_content_bytes) for r in rows]
-        return lambda batch: batch.upsert("tool_calls", prepared)
+    def _queue_tool_calls(self, batch: Batch, rows: Iterable[dict[str, Any]]) -> None:
+        batch.upsert("tool_calls", [tool_call_row(r, self.max_content_bytes) for r in rows])
 
-    def _queue_messages(self, run_id: str, messages: Iterable[Any],
-                        start_seq: int = 0) -> Callable[[Batch], None]:
-        prepared = [message_row(run_id, start_seq + i, m, self.max_content_bytes)
-                    for i, m in enumerate(messages)]
-        return lambda batch: batch.upsert("messages", prepared)
+    def _queue_messages(self, batch: Batch, run_id: str, messages: Iterable[Any],
+                        start_seq: int = 0) -> None:
+        limit = self.max_content_bytes
+        batch.upsert("messages", [message_row(run_id, start_seq + i, m, limit)
+                                  for i, m in enumerate(messages)])
 
     def finish_run(self, run_id: str, **fields: Any) -> None:
         """Set a run's outcome: status (default 'ok', or 'error' if `error` is given),
@@ -251,7 +250,7 @@ class TraceStore:
         per event, and rows of the same table go to SQLite together.
         """
 
-        queue: dict[str, Callable[..., Callable[[Batch], None]]] = {
+        queue: dict[str, Callable[..., None]] = {
             "record_step": self._queue_step, "record_tool_calls": self._queue_tool_calls,
             "record_messages": self._queue_messages}
 
@@ -259,7 +258,7 @@ class TraceStore:
             for name, args, kwargs in ops:
                 fast = queue.get(name)
                 if fast is not None:
-                    fast(*args, **kwargs)(batch)
+                    fast(batch, *args, **kwargs)
                 elif name in WRITE_OPS:
                     getattr(self, name)(*args, **kwargs)
                 else:

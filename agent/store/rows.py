@@ -126,9 +126,25 @@ def step_values(step: Mapping[str, Any]) -> tuple[Any, ...] | None:
     if not id_ or not run_id:
         raise ValueError("a step needs an 'id' and a 'run_id'")
     if type(name) is str:
-        name = redact_text(name)
+        name = _redacted_name(name)
     return (id_, run_id, parent_id, seq, kind, name, status, started_at, ended_at,
             duration_ms, tokens_in, tokens_out, None if data is None else dumps_redacted(data))
+
+
+_NAMES: dict[str, str] = {}
+
+
+def _redacted_name(name: str) -> str:
+    """``redact_text`` of a step name, remembered: steps are named after the same few tools
+    and models again and again."""
+    hit = _NAMES.get(name)
+    if hit is None:
+        hit = redact_text(name)
+        if len(name) <= 200:
+            if len(_NAMES) >= 4096:
+                _NAMES.clear()
+            _NAMES[name] = hit
+    return hit
 
 
 def tool_call_row(call: Mapping[str, Any], max_content_bytes: int) -> dict[str, Any]:
