@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
+from agent.contextrun import run_in_context
 from agent.errors import ApprovalDenied, InvalidArgumentsError, ToolError, ToolNotFoundError
 from agent.refs import call_refs, has_nested, normalize_calls, plan_order, substitute
 from agent.registry import close_names
@@ -134,9 +135,10 @@ class Executor:
                           on_result: ResultCallback | None) -> ToolResult:
         """A plan of one call runs in the caller's task: no task to create and no event-loop
         turn to wait for, which is most of what a step of a one-call-per-turn planner
-        (react) would cost. Timeouts and cancellation behave as in a task of its own."""
+        (react) would cost. Timeouts, cancellation and context variables behave as in a task
+        of its own."""
         try:
-            return await self._run(call, outputs, run_id, on_start, on_result)
+            return await run_in_context(self._run(call, outputs, run_id, on_start, on_result))
         except asyncio.CancelledError:
             if on_result is not None and call["id"] not in outputs:
                 on_result(ToolResult(call["id"], call["name"], "cancelled",

@@ -296,3 +296,33 @@ async def test_one_call_plans_run_in_the_callers_task_with_timeouts_and_cancella
     with pytest.raises(asyncio.CancelledError):
         await run
     assert [(r.call_id, r.status) for r in recorded] == [("s", "cancelled")]
+
+
+async def test_a_call_sees_the_callers_context_vars_and_its_changes_stay_with_it() -> None:
+    import contextvars
+
+    var: contextvars.ContextVar[str] = contextvars.ContextVar("test_var", default="unset")
+    seen: list[str] = []
+
+    async def mark(value: str) -> str:
+        """Set the variable, across a suspension.
+
+        Args:
+            value: what to set
+        """
+        seen.append(var.get())
+        var.set(value)
+        await asyncio.sleep(0)
+        assert var.get() == value
+        return value
+
+    ex = Executor(make(mark))
+    var.set("caller")
+    # One call (run in the caller's task) and two (a task each): the same isolation.
+    for plan in ([{"name": "mark", "args": {"value": "one"}}],
+                 [{"name": "mark", "args": {"value": "a"}},
+                  {"name": "mark", "args": {"value": "b"}}]):
+        results = await ex.execute(plan)
+        assert all(r.ok for r in results)
+        assert var.get() == "caller"
+    assert seen == ["caller"] * 3
