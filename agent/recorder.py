@@ -86,7 +86,7 @@ class TraceRecorder:
             self._drain()
 
     def _take(self) -> list[Op]:
-        """Everything queued so far, steps as their records now."""
+        """Everything queued so far (steps as the objects: the store reads their fields)."""
         # The flag first: a record queued after this point sets a new wake-up.
         self._scheduled = False
         pending, self._pending = self._pending, []
@@ -95,7 +95,7 @@ class TraceRecorder:
             if isinstance(entry, Step):
                 # Unmark before reading, so a change made from here on queues it again.
                 self._queued.discard(entry.id)
-                ops.append(("record_step", (entry.record(),), {}))
+                ops.append(("record_step", (entry,), {}))  # the store reads its fields
             else:
                 ops.append(entry)
         return ops

@@ -180,8 +180,12 @@ class TraceStore:
         self._write(op)
         return str(row["id"])
 
-    def record_step(self, step: dict[str, Any]) -> None:
-        """Insert a step, or update only the columns given if its id exists."""
+    def record_step(self, step: Any) -> None:
+        """Insert a step, or update only the columns given if its id exists.
+
+        `step` is a dict of columns, or an object with every column as an attribute (an
+        `agent.types.Step`), which writes them all.
+        """
         self._write(lambda batch: self._queue_step(batch, step))
 
     def record_tool_calls(self, rows: Iterable[dict[str, Any]]) -> None:
@@ -196,7 +200,7 @@ class TraceStore:
         self._write(lambda batch: self._queue_messages(batch, run_id, messages, start_seq))
 
     # The hot ops: `apply()` calls these directly, with the batch of its transaction.
-    def _queue_step(self, batch: Batch, step: dict[str, Any]) -> None:
+    def _queue_step(self, batch: Batch, step: Any) -> None:
         values = step_values(step)
         if values is None:
             batch.upsert("steps", [step_row(step)])

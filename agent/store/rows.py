@@ -6,6 +6,7 @@ redaction, hashing, truncation) is easy to test and to profile on its own.
 
 from __future__ import annotations
 
+import operator
 import os
 import socket
 import time
@@ -113,16 +114,30 @@ def step_row(step: Mapping[str, Any]) -> dict[str, Any]:
     return _clean(step)
 
 
-def step_values(step: Mapping[str, Any]) -> tuple[Any, ...] | None:
-    """A whole step (every column, in `STEP_COLUMNS` order, as `Step.record()` gives it) as
-    the values of its row, or None for any other mapping (`step_row` handles those).
+_STEP_FIELDS = operator.attrgetter(*STEP_COLUMNS)
+
+
+def step_values(step: Any) -> tuple[Any, ...] | None:
+    """A whole step as the values of its row, in `STEP_COLUMNS` order: from an object with
+    every column as an attribute (`agent.types.Step`), or a dict of every column in that
+    order (`Step.record()`); None for any other mapping (`step_row` handles those).
 
     The writer's common case, without a dict per row: only `name` and `data` can hold text.
     """
-    if type(step) is not dict or len(step) != len(STEP_COLUMNS) or tuple(step) != STEP_COLUMNS:
+    if type(step) is dict:
+        if len(step) != len(STEP_COLUMNS) or tuple(step) != STEP_COLUMNS:
+            return None
+        values = tuple(step.values())
+    elif isinstance(step, Mapping):
         return None
+    else:
+        try:
+            values = _STEP_FIELDS(step)
+        except AttributeError as exc:
+            raise TypeError(f"a step must be a mapping or have every step column as an "
+                            f"attribute: {exc}") from None
     (id_, run_id, parent_id, seq, kind, name, status, started_at, ended_at, duration_ms,
-     tokens_in, tokens_out, data) = step.values()
+     tokens_in, tokens_out, data) = values
     if not id_ or not run_id:
         raise ValueError("a step needs an 'id' and a 'run_id'")
     if type(name) is str:

@@ -90,12 +90,24 @@ def test_a_whole_step_record_is_stored_like_the_same_fields_given_one_by_one(
     assert a["data"] == b["data"] == {"calls": 2, "url": f"https://x.io/?access_token={REDACTED}"}
     assert (a["status"], a["ended_at"], a["duration_ms"], a["tokens_in"]) == ("ok", 2.0, 1000.0, 3)
 
-    # Written again when it ends: the same row, updated, not a second one.
+    # Written again when it ends (as the object itself, which is what the trace writer
+    # hands over): the same row, updated, not a second one.
     whole.status = "error"
-    store.record_step(whole.record())
+    store.record_step(whole)
     steps = store.get_run(run_id)["steps"]
     assert len(steps) == 2
-    assert {row["id"]: row for row in steps}[whole.id]["status"] == "error"
+    again = {row["id"]: row for row in steps}[whole.id]
+    assert again["status"] == "error"
+    assert {k: v for k, v in again.items() if k != "status"} == {
+        k: v for k, v in a.items() if k != "status"}
+
+
+def test_a_step_object_missing_a_column_is_refused_with_the_reason(store: TraceStore) -> None:
+    class Partial:
+        id, run_id, seq = new_id(), new_id(), 1
+
+    with pytest.raises(TypeError, match="every step column as an attribute"):
+        store.record_step(Partial())
 
 
 def test_a_whole_step_record_without_a_run_is_refused(store: TraceStore) -> None:
