@@ -1,4 +1,5 @@
-"""JSON text for the trace writer: the C encoder called directly.
+"""JSON text for the trace writer: pydantic-core's encoder for stored values, the C encoder
+called directly where the exact ``json.dumps`` text matters (canonical, hashed arguments).
 
 ``JSONEncoder.encode`` rebuilds its C encoder on every call (plus two Python frames), which
 costs more than encoding a small row does; the writer encodes several values per step, so
@@ -31,5 +32,23 @@ def text_encoder(*, sort_keys: bool = False,
         if type(value) is str:
             return json.encoder.encode_basestring(value)
         return "".join(encode(value, 0))
+
+    return dumps
+
+
+def compact_encoder() -> Callable[[Any], str]:
+    """Compact JSON text for stored values (``{"a":1}``): pydantic-core's encoder, about twice
+    as fast as the C one on the dicts a trace is made of. Objects JSON has no type for are
+    written as pydantic writes them (a dataclass or a model as an object, a set as a list,
+    bytes as text, an enum as its value, a date in ISO 8601), anything else as ``str()``; a
+    cycle is a ``ValueError``."""
+    from pydantic_core import to_json
+
+    quote = json.encoder.encode_basestring
+
+    def dumps(value: Any) -> str:
+        if type(value) is str:
+            return quote(value)
+        return to_json(value, fallback=str).decode()
 
     return dumps

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .jsontext import text_encoder
+from .jsontext import compact_encoder
 
 REDACTED = "[REDACTED]"
 
@@ -132,7 +132,7 @@ def redact(value: Any) -> Any:
     return redact_text(str(value))
 
 
-dumps = text_encoder()  # JSON text, readable UTF-8; unknown objects become str()
+dumps = compact_encoder()  # compact JSON text, readable UTF-8 (see compact_encoder)
 
 
 def dumps_redacted(value: Any) -> str:

@@ -47,7 +47,7 @@ def test_message_objects_are_stored_as_their_dict_form(store: TraceStore) -> Non
         assert from_object["content"] == from_dict["content"]
         assert from_object["type"] == from_dict["type"]
     # The searchable text holds the content and the calls a message makes.
-    assert stored[0][2]["content"] == 'add {"a": [1, 2.5, null, "ü"]}'
+    assert stored[0][2]["content"] == 'add {"a":[1,2.5,null,"ü"]}'
     assert stored[0][3]["content"] == "part one\npart two"
     # ... and is in the full-text index.
     assert {run["id"] for run in store.search("chunk")} == {as_objects, as_dicts}
@@ -114,3 +114,23 @@ def test_a_whole_step_record_without_a_run_is_refused(store: TraceStore) -> None
     record = _step("").record()
     with pytest.raises(ValueError, match="needs an 'id' and a 'run_id'"):
         store.record_step(record)
+
+
+def test_stored_json_is_compact_and_writes_what_json_has_no_type_for() -> None:
+    import dataclasses
+    import json
+
+    from agent.store.redact import dumps
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+
+    assert dumps({"a": [1, 2.5, None], "b": "ü\""}) == '{"a":[1,2.5,null],"b":"ü\\""}'
+    assert dumps("plain") == '"plain"'
+    assert json.loads(dumps({"set": {3}, "point": Point(1), "raw": b"xy", "other": object})) == {
+        "set": [3], "point": {"x": 1}, "raw": "xy", "other": str(object)}
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match=r"[Cc]ircular"):
+        dumps(cycle)
