@@ -76,11 +76,13 @@ def might_hold_secret(text: str) -> bool:
     ):
         return True
     low = text.lower()
-    if "token" in low:  # token counts are in every model reply: they are no secret
-        low = low.replace("_tokens", "").replace("_token_details", "")
+    # Token counts ("input_tokens", "..._token_details") are in every model reply and are no
+    # secret: only a "token" outside them counts (no occurrence can be inside both).
+    tokens = low.count("token")
+    if tokens and tokens != low.count("_tokens") + low.count("_token_details"):
+        return True
     return (
-        "token" in low
-        or "secret" in low
+        "secret" in low
         or "passw" in low
         or "cookie" in low
         or "bearer" in low
