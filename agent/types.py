@@ -9,16 +9,17 @@ the executor only looks at the finished ``Tool``.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+
+from agent.store.jsontext import text_encoder
 
 if TYPE_CHECKING:
     from jsonschema.protocols import Validator
     from langchain_core.messages import BaseMessage, ToolMessage
 
-_as_json = json.JSONEncoder(ensure_ascii=False, default=str).encode  # built once, not per call
+_as_json = text_encoder()  # what json.dumps(ensure_ascii=False, default=str) gives, faster
 
 ToolStatus = Literal["success", "error", "cancelled"]
 RunStatus = Literal[

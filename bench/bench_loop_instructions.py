@@ -100,7 +100,8 @@ def instructions(valgrind: str, variant: str, runs: int, steps: int) -> int:
                "--steps", str(steps), "--db", str(Path(tmp) / "trace.db")]
         # numpy (imported by sqlite-utils) starts OpenBLAS threads, whose waiting loop
         # valgrind counts as work: none are needed.
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+        # A fixed hash seed: dict and set probing differs from seed to seed.
+        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
         done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     found = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
     if done.returncode != 0 or not found:
