@@ -335,7 +335,7 @@ def _serialized_message_row(
     except Exception:  # a value the serializer refuses: the dict path decides what to do
         return None
     kind = message.type
-    text = f'{{"type": {dumps(kind)}, "data": {data.decode()}}}'
+    text = f'{{"type":{dumps(kind)},"data":{data.decode()}}}'
     if might_hold_secret(text):
         return None
     plain = _plain_text({"content": content, "tool_calls": getattr(message, "tool_calls", None)})
