@@ -112,23 +112,26 @@ def test_datasets_stats(run_cli, recorded):
     assert "calculate" in done.stdout and "tool calls" in done.stdout
 
 
-def test_opening_the_store_does_not_import_pandas(tmp_path: Path):
-    """`datasets` (dev extra) installs pandas, which sqlite-utils would import on every store
-    open (~0.5 s): the store hides it for that import, and pandas still imports afterwards."""
+def test_opening_the_store_does_not_import_pandas_or_numpy(tmp_path: Path):
+    """`datasets` (dev extra) installs pandas and several dependencies numpy, which
+    sqlite-utils would import on every store open (~0.6 s together): the store hides them for
+    that import, and they still import afterwards."""
     import subprocess
     import sys
 
     code = ("import sys; from agent.store import TraceStore; "
             f"TraceStore({str(tmp_path / 't.db')!r}).close(); "
-            "print('pandas' in sys.modules); import importlib.util; "
-            "print(importlib.util.find_spec('pandas') is not None)")
+            "import importlib.util; "
+            "print(*[m in sys.modules for m in ('pandas', 'numpy')]); "
+            "print(*[importlib.util.find_spec(m) is not None for m in ('pandas', 'numpy')])")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=tmp_path, timeout=60)
     assert done.returncode == 0, done.stderr
-    imported, installed = done.stdout.split()
-    assert imported == "False"
-    if installed == "True":  # and it is still importable after the store opened
-        check = code + "; import pandas; print(pandas.__name__)"
-        done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
-                              cwd=tmp_path, timeout=60)
-        assert done.stdout.split()[-1] == "pandas", done.stderr
+    imported, installed = done.stdout.split("\n")[:2]
+    assert imported.split() == ["False", "False"]
+    for name, present in zip(("pandas", "numpy"), installed.split(), strict=True):
+        if present == "True":  # and it is still importable after the store opened
+            check = code + f"; import {name}; print({name}.__name__)"
+            done = subprocess.run([sys.executable, "-c", check], capture_output=True,
+                                  text=True, cwd=tmp_path, timeout=60)
+            assert done.stdout.split()[-1] == name, done.stderr
