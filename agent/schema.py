@@ -76,15 +76,32 @@ def _first_paragraph(doc: str | None) -> str:
 def function_schema(
     fn: Callable[..., Any], name: str
 ) -> tuple[dict[str, Any], str, str | None]:
-    """Return (parameters JSON Schema, description, context parameter name) for ``fn``."""
-    from langchain_core.tools.base import create_schema_from_function
-    from langchain_core.utils.function_calling import convert_to_openai_function
+    """Return (parameters JSON Schema, description, context parameter name) for ``fn``
+    (kept on disk for plain signatures: see ``agent.schema_cache``)."""
+    from agent import schema_cache
 
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError) as exc:
         raise ToolDefinitionError(f"cannot read the signature of {fn!r}: {exc}") from exc
     hints = _type_hints(fn)
+    cache_key = schema_cache.key(fn, name, sig, hints) if schema_cache.enabled() else None
+    if cache_key is not None:
+        cached = schema_cache.get(cache_key)
+        if cached is not None:
+            return cached
+    schema = _build_function_schema(fn, name, sig, hints)
+    if cache_key is not None:
+        schema_cache.put(cache_key, schema)
+    return schema
+
+
+def _build_function_schema(
+    fn: Callable[..., Any], name: str, sig: inspect.Signature, hints: dict[str, Any]
+) -> tuple[dict[str, Any], str, str | None]:
+    from langchain_core.tools.base import create_schema_from_function
+    from langchain_core.utils.function_calling import convert_to_openai_function
+
     context_param = None
     kept = []
     for p in sig.parameters.values():
