@@ -54,9 +54,10 @@ def key(fn: Any, name: str, signature: inspect.Signature,
              _library_versions()]
     for p in signature.parameters.values():
         hint = hints.get(p.name, Any)
-        if not _plain(hint):
+        default = repr(p.default)
+        if not _plain(hint) or " at 0x" in default:  # an address: a new key every process
             return None
-        parts.append(f"{p.name}|{p.kind}|{p.default!r}|{hint!r}")
+        parts.append(f"{p.name}|{p.kind}|{default}|{hint!r}")
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 

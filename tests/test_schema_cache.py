@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Literal
 
+import pytest
 from typing_extensions import TypedDict
 
 from agent import Tool
@@ -119,3 +120,19 @@ def test_a_new_process_builds_cached_tools_without_importing_langchain_tools(
     assert first == second
     assert json.loads(first)[0]["properties"]["width"]["description"] == "in metres"
     assert (imported_first, imported_second) == ("True", "False")
+
+
+@pytest.mark.filterwarnings("ignore:Default value")  # pydantic: not JSON, left out
+def test_a_default_shown_by_its_address_is_not_cached() -> None:
+    marker = object()
+
+    def probe(value: str = marker) -> str:  # type: ignore[assignment]
+        """Probe.
+
+        Args:
+            value: anything
+        """
+        return value
+
+    Tool.from_function(probe)
+    assert _entries(Path(os.environ["AGENT_HOME"])) == {}
