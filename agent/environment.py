@@ -274,27 +274,21 @@ def _names(plan: list[dict[str, Any]]) -> str:
 
 class ToolCallRow:
     """One call's ``tool_calls`` row, built when the trace writer reads it (off the event
-    loop): ``record_tool_calls`` takes any iterable of rows."""
+    loop): ``record_tool_calls`` takes any iterable of rows, and reads an object with
+    ``tool_call_fields()`` without a dict (``agent.store.bulk.TOOL_CALL_FIELDS``)."""
 
     __slots__ = ("result", "seq", "step")
 
     def __init__(self, result: ToolResult, step: Step, seq: int) -> None:
         self.result, self.step, self.seq = result, step, seq
 
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def tool_call_fields(self) -> tuple[Any, ...]:
         result, step = self.result, self.step
-        yield {
-            "id": f"{step.id}-{self.seq}",
-            "run_id": step.run_id,
-            "step_id": step.id,
-            "call_id": result.call_id,
-            "seq": self.seq,
-            "tool_name": result.name,
-            "args": result.args,
-            "status": result.status,
-            "content": result.content,
-            "error": result.error,
-            "started_at": result.started_at,
-            "duration_ms": result.duration_ms,
-            "attempts": result.attempts,
-        }
+        return (f"{step.id}-{self.seq}", step.run_id, step.id, result.call_id, self.seq,
+                result.name, result.args, result.status, result.content, result.error,
+                result.started_at, result.duration_ms, result.attempts)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from agent.store.bulk import TOOL_CALL_FIELDS  # the store: imported when it writes
+
+        yield dict(zip(TOOL_CALL_FIELDS, self.tool_call_fields(), strict=True))

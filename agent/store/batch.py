@@ -41,7 +41,7 @@ _CONFLICT_KEYS: dict[str, tuple[str, ...]] = {
 _KEEP_EXISTING = frozenset({"tools", "run_tools"})
 _CONFLICTS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
 
-# Queue entries: ("upsert", columns, values) or ("update", run_id, fields).
+# Queue entries: ("upsert", columns, [values, ...]) or ("update", run_id, fields).
 _Entry = tuple[str, Any, Any]
 
 
@@ -79,21 +79,24 @@ class Batch:
 
     def upsert(self, table: str, rows: list[dict[str, Any]]) -> None:
         """Queue rows (keys must be columns of `table`; the row builders check that)."""
-        queue = self._queues[table]
         for row in rows:
-            queue.append(("upsert", tuple(row), tuple(row.values())))
+            self.upsert_many(table, tuple(row), [tuple(row.values())])
 
-    def upsert_values(self, table: str, columns: tuple[str, ...],
-                      values: tuple[Any, ...]) -> None:
-        """Queue one row given as its values in `columns` order (checked by the caller)."""
-        self._queues[table].append(("upsert", columns, values))
+    def upsert_many(self, table: str, columns: tuple[str, ...],
+                    rows: list[tuple[Any, ...]]) -> None:
+        """Queue rows given as their values in `columns` order (checked by the caller)."""
+        queue = self._queues[table]
+        if queue and queue[-1][0] == "upsert" and queue[-1][1] == columns:
+            queue[-1][2].extend(rows)
+        else:
+            queue.append(("upsert", columns, list(rows)))
 
     def update_run(self, run_id: str, fields: Mapping[str, Any]) -> None:
         """Queue `finish_run`-style column updates; merged into a just-queued insert."""
         queue = self._queues["runs"]
         if queue and queue[-1][0] == "upsert":
             _, columns, values = queue[-1]
-            row = dict(zip(columns, values, strict=True))
+            row = dict(zip(columns, values[-1], strict=True))
             if row.get("id") == run_id:
                 started = row.get("started_at")  # as in SQL, the value before this update
                 row.update(fields)
@@ -102,7 +105,9 @@ class Batch:
                     row["duration_ms"] = (
                         None if started is None or ended is None else (ended - started) * 1000
                     )
-                queue.pop()
+                values.pop()
+                if not values:
+                    queue.pop()
                 self.upsert("runs", [row])
                 return
         queue.append(("update", run_id, dict(fields)))
@@ -110,20 +115,11 @@ class Batch:
     def flush(self) -> None:
         """Send every queued op, parents before children, consecutive rows together."""
         for table, queue in self._queues.items():
-            if not queue:
-                continue
-            i = 0
-            while i < len(queue):
-                kind, key, payload = queue[i]
+            for kind, key, payload in queue:
                 if kind == "update":
                     self._update_run(key, payload)
-                    i += 1
-                    continue
-                j = i + 1
-                while j < len(queue) and queue[j][0] == "upsert" and queue[j][1] == key:
-                    j += 1
-                self._upsert(table, key, [entry[2] for entry in queue[i:j]])
-                i = j
+                else:
+                    self._upsert(table, key, payload)
             queue.clear()
 
     def _upsert(self, table: str, columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:

@@ -13,21 +13,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import queries
 from .batch import Batch
+from .bulk import BulkRows
 from .connection import connect, translate_errors
 from .errors import RunNotFoundError, StoreError
 from .migrations import migrate
 from .paths import default_db_path
 from .redact import redact_text
-from .rows import (
-    STEP_COLUMNS,
-    ToolRows,
-    finish_fields,
-    message_row,
-    run_row,
-    step_row,
-    step_values,
-    tool_call_row,
-)
+from .rows import ToolRows, finish_fields, run_row
 from .transaction import immediate
 from .writes import delete_run_rows, mark_interrupted
 
@@ -48,6 +40,9 @@ WRITE_OPS = frozenset(
         "delete_run",
     }
 )
+
+#: Ops that write neither steps, tool calls nor messages, and read nothing.
+_OTHER_TABLES = frozenset({"start_run", "finish_run"})
 
 Op = tuple[str, Sequence[Any], dict[str, Any]]
 T = TypeVar("T")
@@ -186,35 +181,24 @@ class TraceStore:
         `step` is a dict of columns, or an object with every column as an attribute (an
         `agent.types.Step`), which writes them all.
         """
-        self._write(lambda batch: self._queue_step(batch, step))
+        self._write(lambda batch: self._build(batch, "add_step", step))
 
     def record_tool_calls(self, rows: Iterable[dict[str, Any]]) -> None:
         """Upsert tool calls; `args` and `content` may be any JSON-able value."""
-        self._write(lambda batch: self._queue_tool_calls(batch, rows))
+        self._write(lambda batch: self._build(batch, "add_tool_calls", rows))
 
     def record_messages(self, run_id: str, messages: Iterable[Any], start_seq: int = 0) -> None:
         """Store transcript messages at seq start_seq, start_seq+1, ... (upsert by seq).
 
         Messages may be langchain-core BaseMessages or their `message_to_dict` form.
         """
-        self._write(lambda batch: self._queue_messages(batch, run_id, messages, start_seq))
+        self._write(lambda batch: self._build(batch, "add_messages", run_id, messages,
+                                              start_seq))
 
-    # The hot ops: `apply()` calls these directly, with the batch of its transaction.
-    def _queue_step(self, batch: Batch, step: Any) -> None:
-        values = step_values(step)
-        if values is None:
-            batch.upsert("steps", [step_row(step)])
-        else:
-            batch.upsert_values("steps", STEP_COLUMNS, values)
-
-    def _queue_tool_calls(self, batch: Batch, rows: Iterable[dict[str, Any]]) -> None:
-        batch.upsert("tool_calls", [tool_call_row(r, self.max_content_bytes) for r in rows])
-
-    def _queue_messages(self, batch: Batch, run_id: str, messages: Iterable[Any],
-                        start_seq: int = 0) -> None:
-        limit = self.max_content_bytes
-        batch.upsert("messages", [message_row(run_id, start_seq + i, m, limit)
-                                  for i, m in enumerate(messages)])
+    def _build(self, batch: Batch, add: str, *args: Any) -> None:
+        bulk = BulkRows(self.max_content_bytes)
+        getattr(bulk, add)(*args)
+        bulk.queue(batch)
 
     def finish_run(self, run_id: str, **fields: Any) -> None:
         """Set a run's outcome: status (default 'ok', or 'error' if `error` is given),
@@ -251,24 +235,30 @@ class TraceStore:
 
         Each op is `(method_name, args, kwargs)`, e.g. `("record_step", (step,), {})`.
         A background writer batches events this way: one commit per batch instead of one
-        per event, and rows of the same table go to SQLite together.
+        per event, and rows of the same table go to SQLite together. The steps, tool calls
+        and messages of the batch are built together (`agent.store.bulk`), before any op
+        that reads or flushes the batch.
         """
 
-        queue: dict[str, Callable[..., None]] = {
-            "record_step": self._queue_step, "record_tool_calls": self._queue_tool_calls,
-            "record_messages": self._queue_messages}
-
         def op(batch: Batch) -> None:
+            bulk = BulkRows(self.max_content_bytes)
             for name, args, kwargs in ops:
-                fast = queue.get(name)
-                if fast is not None:
-                    fast(batch, *args, **kwargs)
+                if name == "record_step" and not kwargs:
+                    bulk.add_step(*args)
+                elif name == "record_tool_calls" and not kwargs:
+                    bulk.add_tool_calls(*args)
+                elif name == "record_messages":
+                    bulk.add_messages(*args, **kwargs)
+                elif name in _OTHER_TABLES:  # runs and tools only: no need to build first
+                    getattr(self, name)(*args, **kwargs)
                 elif name in WRITE_OPS:
+                    bulk.queue(batch)
                     getattr(self, name)(*args, **kwargs)
                 else:
                     raise ValueError(
                         f"apply() cannot run {name!r}: use one of {sorted(WRITE_OPS)}"
                     )
+            bulk.queue(batch)
 
         self._write(op)
 

@@ -1,0 +1,203 @@
+"""The rows of a whole write batch at once, with one secret check for all of them.
+
+Why: a traced step becomes five rows (a model step, a tool step, a tool call, two
+transcript messages). Built one by one, each row cost a few Python calls, its own secret
+scan and its own checks: more than SQLite's insert of it. Here each table's rows are built
+in one loop that calls nothing but the encoders, and the secret pre-check runs once, over
+the texts of the whole batch joined by NUL. That is exact: no pattern of
+``agent.store.redact`` contains a NUL, so nothing matches across two texts, and its token
+count adds up text by text. A batch where it finds something, or one holding anything but
+the common shapes below, goes the row-by-row way (``agent.store.rows``), which redacts; it
+gives the very same rows, so the result never depends on which way was taken.
+
+The common shapes: steps as objects with every step column as an attribute
+(``agent.types.Step``); tool calls as objects with a ``tool_call_fields()`` method
+(``TOOL_CALL_FIELDS``); messages as langchain-core messages or ``{"type", "data"}`` dicts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from .encode import canonical_json, sha256_hex, truncate_text
+from .redact import dumps, might_hold_secret
+from .rows import (
+    _STEP_FIELDS,
+    MESSAGE_COLUMNS,
+    STEP_COLUMNS,
+    TOOL_CALL_STATUSES,
+    _langchain_messages,
+    _plain_text,
+    message_row,
+    step_row,
+    step_values,
+    tool_call_row,
+)
+
+if TYPE_CHECKING:
+    from .batch import Batch
+
+#: What a fast tool-call object's ``tool_call_fields()`` returns, in this order.
+TOOL_CALL_FIELDS = (
+    "id", "run_id", "step_id", "call_id", "seq", "tool_name", "args", "status", "content",
+    "error", "started_at", "duration_ms", "attempts",
+)
+#: The columns ``tool_call_row`` gives such a call (its dict, then what it adds).
+_CALL_COLUMNS = (*TOOL_CALL_FIELDS, "args_hash", "truncated")
+
+Row = tuple[Any, ...]
+
+
+def _no_secret(texts: list[str]) -> bool:
+    return not might_hold_secret("\x00".join(texts))
+
+
+class BulkRows:
+    """Steps, tool calls and messages of one transaction, queued into its batch together."""
+
+    def __init__(self, max_content_bytes: int) -> None:
+        self.limit = max_content_bytes
+        self._steps: list[Any] = []
+        self._calls: list[Any] = []  # each: an iterable of row dicts, or a fast call object
+        self._messages: list[tuple[str, int, Iterable[Any]]] = []
+
+    def add_step(self, step: Any) -> None:
+        self._steps.append(step)
+
+    def add_tool_calls(self, rows: Any) -> None:
+        self._calls.append(rows)
+
+    def add_messages(self, run_id: str, messages: Iterable[Any], start_seq: int = 0) -> None:
+        self._messages.append((run_id, start_seq, messages))
+
+    def queue(self, batch: Batch) -> None:
+        """Build what was added, queue it into ``batch`` in the order it came, forget it."""
+        if self._steps:
+            steps, self._steps = self._steps, []
+            rows = _fast_steps(steps)
+            if rows is not None:
+                batch.upsert_many("steps", STEP_COLUMNS, rows)
+            else:
+                for step in steps:
+                    values = step_values(step)
+                    if values is None:
+                        batch.upsert("steps", [step_row(step)])
+                    else:
+                        batch.upsert_many("steps", STEP_COLUMNS, [values])
+        if self._calls:
+            calls, self._calls = self._calls, []
+            rows = _fast_calls(calls, self.limit)
+            if rows is not None:
+                batch.upsert_many("tool_calls", _CALL_COLUMNS, rows)
+            else:
+                for entry in calls:
+                    if callable(getattr(entry, "tool_call_fields", None)):
+                        entry = [dict(zip(TOOL_CALL_FIELDS, entry.tool_call_fields(),
+                                          strict=True))]
+                    batch.upsert("tool_calls", [tool_call_row(r, self.limit) for r in entry])
+        if self._messages:
+            groups, self._messages = self._messages, []
+            items = [(run_id, seq, m) for run_id, start, messages in groups
+                     for seq, m in enumerate(messages, start)]
+            rows = _fast_messages(items, self.limit)
+            if rows is not None:
+                batch.upsert_many("messages", MESSAGE_COLUMNS, rows)
+            else:
+                batch.upsert("messages", [message_row(run_id, seq, m, self.limit)
+                                          for run_id, seq, m in items])
+
+
+def _fast_steps(steps: list[Any]) -> list[Row] | None:
+    """What ``step_values`` gives each step, or None to go step by step."""
+    if any(issubclass(kind, Mapping) for kind in set(map(type, steps))):
+        return None  # step_values decides what a mapping means
+    try:
+        values = list(map(_STEP_FIELDS, steps))
+    except AttributeError:  # not a step: step_values raises the error
+        return None
+    texts: list[str] = []
+    rows: list[Row] = []
+    for v in values:
+        if not v[0] or not v[1]:
+            return None  # step_values raises the error
+        if type(v[5]) is str:
+            texts.append(v[5])  # the name
+        data = v[12]
+        if data is None:
+            rows.append(v)
+            continue
+        text = dumps(data)
+        texts.append(text)
+        rows.append((*v[:12], text))
+    return rows if _no_secret(texts) else None
+
+
+def _fast_calls(calls: list[Any], limit: int) -> list[Row] | None:
+    """What ``tool_call_row`` gives each call, or None to go call by call."""
+    texts: list[str] = []
+    rows: list[Row] = []
+    for call in calls:
+        fields: Callable[[], Row] | None = getattr(call, "tool_call_fields", None)
+        if fields is None:
+            return None
+        (id_, run_id, step_id, call_id, seq, tool_name, args, status, content, error,
+         started_at, duration_ms, attempts) = fields()
+        if not id_ or not run_id or (status is not None and status not in TOOL_CALL_STATUSES):
+            return None  # tool_call_row raises the error
+        args_text = canonical_json(args)
+        texts.append(args_text)
+        if type(error) is str:
+            texts.append(error)
+        cut = 0
+        if content is not None:
+            content = dumps(content)
+            texts.append(content)
+            if len(content) * 4 > limit:
+                content, was_cut = truncate_text(content, limit)
+                cut = int(was_cut)
+        rows.append((id_, run_id, step_id, call_id, seq, tool_name, args_text, status,
+                     content, error, started_at, duration_ms, attempts,
+                     sha256_hex(args_text), cut))
+    return rows if _no_secret(texts) else None
+
+
+def _fast_messages(items: list[tuple[str, int, Any]], limit: int) -> list[Row] | None:
+    """What ``message_row`` gives each message, or None to go message by message."""
+    base = _langchain_messages()[0]
+    texts: list[str] = []
+    rows: list[Row] = []
+    for run_id, seq, message in items:
+        if type(message) is dict:
+            data = message.get("data")
+            kind = message.get("type")
+            if kind is None or not isinstance(data, Mapping):
+                return None
+            text = dumps(message)
+            content = data.get("content")
+            calls = data.get("tool_calls")
+        elif isinstance(message, base):
+            message = cast(Any, message)  # a BaseMessage (mypy sees `base` as a plain type)
+            try:
+                encoded = message.__pydantic_serializer__.to_json(
+                    message, fallback=str, warnings=False)
+            except Exception:
+                return None
+            kind = message.type
+            text = f'{{"type":{dumps(kind)},"data":{encoded.decode()}}}'
+            content = message.content
+            calls = getattr(message, "tool_calls", None)
+        else:
+            return None
+        if type(content) is str and not calls:
+            if len(content) * 4 > limit:
+                return None  # message_row cuts it
+            plain = content
+        else:
+            if isinstance(content, str) and len(content) * 4 > limit:
+                return None
+            plain = truncate_text(_plain_text({"content": content, "tool_calls": calls}),
+                                  limit)[0]
+        texts.append(text)
+        rows.append((run_id, seq, kind, text, plain))
+    return rows if _no_secret(texts) else None
