@@ -9,7 +9,7 @@ collector is off in the measured process, collections), so read it beside
 
 What it measures
 ----------------
-The same loop as ``bench_agent_loop.py`` (its scripted ``FastModel`` and ``noop`` tool): runs
+The same loop as ``bench_agent_loop.py`` (its scripted ``FastModel`` and ``echo`` tool): runs
 of ``--steps`` ReAct steps, in a child process under ``valgrind --tool=callgrind``, once with
 ``--base`` runs and once with ``--base + 2`` runs; instructions per step are the difference
 divided by the extra steps, so start-up and imports cancel out. Variants:
@@ -67,10 +67,10 @@ async def child(variant: str, runs: int, steps: int, db: str) -> None:
     script = loop.replies(steps)
     gc.collect()
     gc.disable()  # a collection lands in one run and not another: counts without them
-    agent = Agent(tools=[loop.noop], planner=ReactPlanner(), max_steps=10_000,
+    agent = Agent(tools=[loop.echo], planner=ReactPlanner(), max_steps=10_000,
                   store=db if variant == "agent_react" else False)
-    validator = Draft202012Validator(agent.tools["noop"].parameters)
-    spec = agent.tools["noop"].spec()
+    validator = Draft202012Validator(agent.tools["echo"].parameters)
+    spec = agent.tools["echo"].spec()
     for _ in range(runs):
         model = loop.FastModel(script)
         if variant == "handwritten":
@@ -83,8 +83,8 @@ async def child(variant: str, runs: int, steps: int, db: str) -> None:
                     break
                 for tc in reply.tool_calls:
                     validator.validate(tc["args"])
-                    out = await loop.noop(**tc["args"])
-                    messages.append(ToolMessage(content=str(out), tool_call_id=tc["id"]))
+                    out = await loop.echo(**tc["args"])
+                    messages.append(ToolMessage(content=json.dumps(out), tool_call_id=tc["id"]))
         else:
             agent._model = model
             run = await agent.run("count")

@@ -18,6 +18,7 @@ The common shapes: steps as objects with every step column as an attribute
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any, cast
 
 from .encode import canonical_json, sha256_hex, truncate_text
@@ -49,8 +50,24 @@ _CALL_COLUMNS = (*TOOL_CALL_FIELDS, "args_hash", "truncated")
 Row = tuple[Any, ...]
 
 
-def _no_secret(texts: list[str]) -> bool:
-    return not might_hold_secret("\x00".join(texts))
+class _Texts:
+    """The texts a batch's rows would store unredacted, and which row each belongs to."""
+
+    __slots__ = ("owners", "texts")
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+        self.owners: list[int] = []
+
+    def add(self, row: int, text: str) -> None:
+        self.texts.append(text)
+        self.owners.append(row)
+
+    def suspects(self) -> set[int]:
+        """The rows some text of which might hold a secret (none, in one scan, usually)."""
+        if not might_hold_secret("\x00".join(self.texts)):
+            return set()
+        return {self.owners[i] for i, text in enumerate(self.texts) if might_hold_secret(text)}
 
 
 class BulkRows:
@@ -61,20 +78,19 @@ class BulkRows:
         self._steps: list[Any] = []
         self._calls: list[Any] = []  # each: an iterable of row dicts, or a fast call object
         self._messages: list[tuple[str, int, Iterable[Any]]] = []
-
-    def add_step(self, step: Any) -> None:
-        self._steps.append(step)
-
-    def add_tool_calls(self, rows: Any) -> None:
-        self._calls.append(rows)
+        #: Same arguments as ``TraceStore.record_step`` / ``record_tool_calls``.
+        self.add_step: Callable[[Any], None] = self._steps.append
+        self.add_tool_calls: Callable[[Any], None] = self._calls.append
 
     def add_messages(self, run_id: str, messages: Iterable[Any], start_seq: int = 0) -> None:
         self._messages.append((run_id, start_seq, messages))
 
     def queue(self, batch: Batch) -> None:
         """Build what was added, queue it into ``batch`` in the order it came, forget it."""
+        limit = self.limit
         if self._steps:
-            steps, self._steps = self._steps, []
+            steps = self._steps[:]
+            self._steps.clear()
             rows = _fast_steps(steps)
             if rows is not None:
                 batch.upsert_many("steps", STEP_COLUMNS, rows)
@@ -86,25 +102,24 @@ class BulkRows:
                     else:
                         batch.upsert_many("steps", STEP_COLUMNS, [values])
         if self._calls:
-            calls, self._calls = self._calls, []
-            rows = _fast_calls(calls, self.limit)
+            calls = self._calls[:]
+            self._calls.clear()
+            rows = _fast_calls(calls, limit)
             if rows is not None:
                 batch.upsert_many("tool_calls", _CALL_COLUMNS, rows)
             else:
                 for entry in calls:
-                    if callable(getattr(entry, "tool_call_fields", None)):
-                        entry = [dict(zip(TOOL_CALL_FIELDS, entry.tool_call_fields(),
-                                          strict=True))]
-                    batch.upsert("tool_calls", [tool_call_row(r, self.limit) for r in entry])
+                    batch.upsert("tool_calls", [tool_call_row(r, limit)
+                                                for r in _call_dicts(entry)])
         if self._messages:
             groups, self._messages = self._messages, []
             items = [(run_id, seq, m) for run_id, start, messages in groups
                      for seq, m in enumerate(messages, start)]
-            rows = _fast_messages(items, self.limit)
+            rows = _fast_messages(items, limit)
             if rows is not None:
                 batch.upsert_many("messages", MESSAGE_COLUMNS, rows)
             else:
-                batch.upsert("messages", [message_row(run_id, seq, m, self.limit)
+                batch.upsert("messages", [message_row(run_id, seq, m, limit)
                                           for run_id, seq, m in items])
 
 
@@ -116,26 +131,28 @@ def _fast_steps(steps: list[Any]) -> list[Row] | None:
         values = list(map(_STEP_FIELDS, steps))
     except AttributeError:  # not a step: step_values raises the error
         return None
-    texts: list[str] = []
+    texts = _Texts()
     rows: list[Row] = []
     for v in values:
         if not v[0] or not v[1]:
             return None  # step_values raises the error
         if type(v[5]) is str:
-            texts.append(v[5])  # the name
+            texts.add(len(rows), v[5])  # the name
         data = v[12]
         if data is None:
             rows.append(v)
             continue
         text = dumps(data)
-        texts.append(text)
+        texts.add(len(rows), text)
         rows.append((*v[:12], text))
-    return rows if _no_secret(texts) else None
+    for i in texts.suspects():
+        rows[i] = cast(Row, step_values(steps[i]))  # an object's values: never None
+    return rows
 
 
 def _fast_calls(calls: list[Any], limit: int) -> list[Row] | None:
     """What ``tool_call_row`` gives each call, or None to go call by call."""
-    texts: list[str] = []
+    texts = _Texts()
     rows: list[Row] = []
     for call in calls:
         fields: Callable[[], Row] | None = getattr(call, "tool_call_fields", None)
@@ -145,33 +162,45 @@ def _fast_calls(calls: list[Any], limit: int) -> list[Row] | None:
          started_at, duration_ms, attempts) = fields()
         if not id_ or not run_id or (status is not None and status not in TOOL_CALL_STATUSES):
             return None  # tool_call_row raises the error
+        row = len(rows)
         args_text = canonical_json(args)
-        texts.append(args_text)
+        texts.add(row, args_text)
         if type(error) is str:
-            texts.append(error)
+            texts.add(row, error)
         cut = 0
         if content is not None:
             content = dumps(content)
-            texts.append(content)
+            texts.add(row, content)
             if len(content) * 4 > limit:
                 content, was_cut = truncate_text(content, limit)
                 cut = int(was_cut)
         rows.append((id_, run_id, step_id, call_id, seq, tool_name, args_text, status,
                      content, error, started_at, duration_ms, attempts,
                      sha256_hex(args_text), cut))
-    return rows if _no_secret(texts) else None
+    for i in texts.suspects():
+        (redone,) = [tool_call_row(r, limit) for r in _call_dicts(calls[i])]
+        rows[i] = tuple(redone.values())
+    return rows
+
+
+def _call_dicts(entry: Any) -> Iterable[Mapping[str, Any]]:
+    """A ``record_tool_calls`` argument as row dicts."""
+    fields = getattr(entry, "tool_call_fields", None)
+    if callable(fields):
+        return [dict(zip(TOOL_CALL_FIELDS, fields(), strict=True))]
+    return cast(Iterable[Mapping[str, Any]], entry)
 
 
 def _fast_messages(items: list[tuple[str, int, Any]], limit: int) -> list[Row] | None:
     """What ``message_row`` gives each message, or None to go message by message."""
     base = _langchain_messages()[0]
-    texts: list[str] = []
+    texts = _Texts()
     rows: list[Row] = []
     for run_id, seq, message in items:
         if type(message) is dict:
             data = message.get("data")
             kind = message.get("type")
-            if kind is None or not isinstance(data, Mapping):
+            if kind is None or (type(data) is not dict and not isinstance(data, Mapping)):
                 return None
             text = dumps(message)
             content = data.get("content")
@@ -184,20 +213,37 @@ def _fast_messages(items: list[tuple[str, int, Any]], limit: int) -> list[Row] |
             except Exception:
                 return None
             kind = message.type
-            text = f'{{"type":{dumps(kind)},"data":{encoded.decode()}}}'
+            text = f'{_prefix(kind)}{encoded.decode()}}}'
             content = message.content
             calls = getattr(message, "tool_calls", None)
         else:
             return None
-        if type(content) is str and not calls:
+        if type(content) is str:
             if len(content) * 4 > limit:
                 return None  # message_row cuts it
-            plain = content
+            plain = _with_calls(content, calls, limit) if calls else content
         else:
             if isinstance(content, str) and len(content) * 4 > limit:
                 return None
             plain = truncate_text(_plain_text({"content": content, "tool_calls": calls}),
                                   limit)[0]
-        texts.append(text)
+        texts.add(len(rows), text)
         rows.append((run_id, seq, kind, text, plain))
-    return rows if _no_secret(texts) else None
+    for i in texts.suspects():
+        rows[i] = tuple(message_row(*items[i], limit).values())
+    return rows
+
+
+@cache
+def _prefix(kind: str) -> str:
+    """The start of a message's stored JSON, up to its data."""
+    return f'{{"type":{dumps(kind)},"data":'
+
+
+def _with_calls(content: str, calls: Iterable[Any], limit: int) -> str:
+    """``_plain_text`` of a text message that makes tool calls (the content is short)."""
+    parts = [content] if content else []
+    for call in calls:
+        if type(call) is dict or isinstance(call, Mapping):
+            parts.append(f"{call.get('name', '')} {dumps(call.get('args'))}")
+    return truncate_text("\n".join(parts), limit)[0]

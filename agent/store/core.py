@@ -242,13 +242,13 @@ class TraceStore:
 
         def op(batch: Batch) -> None:
             bulk = BulkRows(self.max_content_bytes)
+            adders: dict[str, Callable[..., None]] = {
+                "record_step": bulk.add_step, "record_tool_calls": bulk.add_tool_calls,
+                "record_messages": bulk.add_messages}
             for name, args, kwargs in ops:
-                if name == "record_step" and not kwargs:
-                    bulk.add_step(*args)
-                elif name == "record_tool_calls" and not kwargs:
-                    bulk.add_tool_calls(*args)
-                elif name == "record_messages":
-                    bulk.add_messages(*args, **kwargs)
+                add = adders.get(name)
+                if add is not None and (not kwargs or name == "record_messages"):
+                    add(*args, **kwargs)
                 elif name in _OTHER_TABLES:  # runs and tools only: no need to build first
                     getattr(self, name)(*args, **kwargs)
                 elif name in WRITE_OPS:

@@ -78,12 +78,14 @@ def test_a_batch_without_secrets_gives_the_rows_built_one_by_one() -> None:
     run_id = new_id()
     items = [_turn(run_id, i, content={"echo": f"ü {i}", "input_tokens": 3}) for i in range(5)]
     items.append(_turn(run_id, 5, error="ValueError: bad"))
+    # Looks like a key's start ("sk-") to the quick check, is none: rows stay as they are.
+    items.append(_turn(run_id, 7, content="the task-list of disk-usage"))
     items.append(_turn(run_id, 6, content="y" * 300))  # cut: over LIMIT bytes
     bulk = _compare(items)
-    cut = dict(zip(*bulk["tool_calls"][6], strict=True))
+    cut = dict(zip(*bulk["tool_calls"][7], strict=True))
     assert cut["truncated"] == 1 and "[truncated:" in cut["content"]
     assert all(dict(zip(*row, strict=True))["truncated"] == 0
-               for row in bulk["tool_calls"][:6])
+               for row in bulk["tool_calls"][:7])
 
 
 def test_one_secret_anywhere_in_the_batch_is_redacted_and_the_rest_kept() -> None:
