@@ -180,6 +180,43 @@ class FastModel:
         return reply
 
 
+async def floor_validated_run(k: int, validator: Any) -> None:
+    """The peer script's ``floor_validated`` (shared/peer-bench/bench_agent_loop.py), the loop
+    the issue's "about 23 us/step" figure is of: dict messages, a scripted async model, each
+    call validated by jsonschema (``validator``: a ``Draft202012Validator(ECHO_SCHEMA)``), its
+    result JSON-encoded, a trace dict per step kept in memory."""
+    turn = 0
+
+    async def model(messages: list[dict[str, Any]]) -> dict[str, Any]:
+        nonlocal turn
+        i = turn
+        turn += 1
+        if i < k:
+            return {"role": "assistant", "content": "", "tool_calls": [
+                {"id": f"call_{i}", "name": "echo", "args": {"query": f"q{i}", "limit": i}}]}
+        return {"role": "assistant", "content": "done", "tool_calls": []}
+
+    tools = {"echo": echo}
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
+    trace = []
+    step = 0
+    while True:
+        resp = await model(messages)
+        messages.append(resp)
+        if not resp["tool_calls"]:
+            assert resp["content"] == "done"
+            return
+        for tc in resp["tool_calls"]:
+            t0 = time.time()
+            validator.validate(tc["args"])
+            result = await tools[tc["name"]](**tc["args"])
+            content = json.dumps(result)
+            trace.append({"step": step, "tool": tc["name"], "args": tc["args"],
+                          "result": content, "t0": t0, "t1": time.time()})
+            messages.append({"role": "tool", "tool_call_id": tc["id"], "content": content})
+        step += 1
+
+
 async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
     source_tree()
     from jsonschema import Draft202012Validator
@@ -238,40 +275,7 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
     floor_validator = Draft202012Validator(ECHO_SCHEMA)
 
     async def floor_validated(kind: str, k: int) -> None:
-        """The peer script's ``floor_validated`` (shared/peer-bench/bench_agent_loop.py), the
-        loop the issue's "about 23 us/step" figure is of: dict messages, a scripted async
-        model, each call validated by jsonschema, its result JSON-encoded, a trace dict per
-        step kept in memory."""
-        turn = 0
-
-        async def model(messages: list[dict[str, Any]]) -> dict[str, Any]:
-            nonlocal turn
-            i = turn
-            turn += 1
-            if i < k:
-                return {"role": "assistant", "content": "", "tool_calls": [
-                    {"id": f"call_{i}", "name": "echo", "args": {"query": f"q{i}", "limit": i}}]}
-            return {"role": "assistant", "content": "done", "tool_calls": []}
-
-        tools = {"echo": echo}
-        messages: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
-        trace = []
-        step = 0
-        while True:
-            resp = await model(messages)
-            messages.append(resp)
-            if not resp["tool_calls"]:
-                assert resp["content"] == "done"
-                return
-            for tc in resp["tool_calls"]:
-                t0 = time.time()
-                floor_validator.validate(tc["args"])
-                result = await tools[tc["name"]](**tc["args"])
-                content = json.dumps(result)
-                trace.append({"step": step, "tool": tc["name"], "args": tc["args"],
-                              "result": content, "t0": t0, "t1": time.time()})
-                messages.append({"role": "tool", "tool_call_id": tc["id"], "content": content})
-            step += 1
+        await floor_validated_run(k, floor_validator)
 
     async def model_floor(kind: str, k: int) -> None:
         model = make(kind, k).bind_tools([agent.tools["echo"].spec()])

@@ -14,12 +14,14 @@ of ``--steps`` ReAct steps, in a child process under ``valgrind --tool=callgrind
 ``--base`` runs and once with ``--base + 2`` runs; instructions per step are the difference
 divided by the extra steps, so start-up and imports cancel out. Variants:
 
+  floor_validated       the peer script's floor (``bench_agent_loop.floor_validated_run``),
+                        the loop the issue's "about 23 us/step" is of
   handwritten           the hand-written validated loop (jsonschema validator, ToolMessage)
   agent_react_untraced  ``Agent(..., store=False)`` with the react planner
   agent_react           the same traced to a SQLite file, ``aflush()`` after every run, so the
                         trace writer thread's instructions are counted too
 
-Output: one JSON line per variant with ``instructions_per_step`` and ``ratio_to_handwritten``;
+Output: one JSON line per variant with ``instructions_per_step`` and ``ratio_to_handwritten`` and ``ratio_to_floor_validated``;
 a ``skipped`` line when valgrind is not installed. About 2 minutes with the defaults
 (``--jobs 2`` runs two valgrinds at once).
 
@@ -45,7 +47,7 @@ from typing import Any
 
 BENCH = "loop_instructions"
 HERE = Path(__file__).resolve().parent
-VARIANTS = ("handwritten", "agent_react_untraced", "agent_react")
+VARIANTS = ("floor_validated", "handwritten", "agent_react_untraced", "agent_react")
 
 
 def line(**rec: Any) -> None:
@@ -71,9 +73,12 @@ async def child(variant: str, runs: int, steps: int, db: str) -> None:
                   store=db if variant == "agent_react" else False)
     validator = Draft202012Validator(agent.tools["echo"].parameters)
     spec = agent.tools["echo"].spec()
+    floor = Draft202012Validator(loop.ECHO_SCHEMA)
     for _ in range(runs):
         model = loop.FastModel(script)
-        if variant == "handwritten":
+        if variant == "floor_validated":
+            await loop.floor_validated_run(steps, floor)
+        elif variant == "handwritten":
             messages: list[Any] = [HumanMessage("count")]
             bound = model.bind_tools([spec])
             while True:
@@ -120,11 +125,12 @@ def main(steps: int, base: int, jobs: int) -> None:
         counts = dict(zip(cases, pool.map(
             lambda c: instructions(valgrind, c[0], c[1], steps), cases), strict=True))
     per_step = {v: (counts[(v, base + 2)] - counts[(v, base)]) / (2 * steps) for v in VARIANTS}
-    hand = per_step["handwritten"]
+    hand, floor = per_step["handwritten"], per_step["floor_validated"]
     for v in VARIANTS:
         line(variant=v, steps=steps, unit="instructions_per_step",
              instructions_per_step=round(per_step[v]),
-             ratio_to_handwritten=round(per_step[v] / hand, 2))
+             ratio_to_handwritten=round(per_step[v] / hand, 2),
+             ratio_to_floor_validated=round(per_step[v] / floor, 2))
     line(variant="agent_react", note="what tracing adds per step (writer thread included)",
          trace_instructions_per_step=round(per_step["agent_react"]
                                            - per_step["agent_react_untraced"]))
