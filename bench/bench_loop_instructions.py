@@ -21,9 +21,9 @@ divided by the extra steps, so start-up and imports cancel out. Variants:
   agent_react           the same traced to a SQLite file, ``aflush()`` after every run, so the
                         trace writer thread's instructions are counted too
 
-Output: one JSON line per variant with ``instructions_per_step`` and ``ratio_to_handwritten`` and ``ratio_to_floor_validated``;
-a ``skipped`` line when valgrind is not installed. About 2 minutes with the defaults
-(``--jobs 2`` runs two valgrinds at once).
+Output: one JSON line per variant with ``instructions_per_step``, ``ratio_to_handwritten``
+and ``ratio_to_floor_validated``; a ``skipped`` line when valgrind is not installed. About 4
+minutes with the defaults (``--jobs 2`` runs two valgrinds at once).
 
 Run:  PYTHONPATH=$PWD python bench/bench_loop_instructions.py   (from the repository root;
       the project's venv or the peer one, no langgraph needed)
