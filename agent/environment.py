@@ -116,7 +116,7 @@ class Environment:
         def on_result(result: ToolResult) -> None:
             if recorder is not None:
                 seq = seq0 + order[result.call_id] if order is not None else seq0
-                recorder.put("record_tool_calls", ToolCallRow(result, step, seq))
+                recorder.put_tool_calls(ToolCallRow(result, step, seq))
             if emit is not None:
                 emit(Event("tool_finished", run, step=step, result=result))
 
@@ -207,7 +207,7 @@ class Environment:
         """Store transcript messages as they come (the writer converts them), so a run that
         dies keeps what it said so far."""
         if self._recorder is not None and len(messages):
-            self._recorder.put("record_messages", self.run.id, messages, start_seq=seq)
+            self._recorder.put("record_messages", self.run.id, messages, seq)
 
     # The user ----------------------------------------------------------------------------
     async def ask(self, question: str, schema: dict[str, Any] | None = None) -> Any:

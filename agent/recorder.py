@@ -23,6 +23,17 @@ from agent.types import Step
 log = logging.getLogger("agent.trace")
 
 Op = tuple[str, tuple[Any, ...], dict[str, Any]]
+_NO_KWARGS: dict[str, Any] = {}  # shared by the ops without keywords (never changed)
+
+
+def as_op(entry: Any) -> Op:
+    """A queued entry as the store op it stands for (steps are read by the store as they
+    are: their fields, when it writes them)."""
+    if type(entry) is tuple:
+        return entry
+    if isinstance(entry, Step):
+        return ("record_step", (entry,), _NO_KWARGS)
+    return ("record_tool_calls", (entry,), _NO_KWARGS)
 
 
 class TraceRecorder:
@@ -35,7 +46,7 @@ class TraceRecorder:
         self.errors: list[str] = []
         # Appended to by the event loop's thread, swapped out by the writer's: both are
         # single bytecode operations on the list, so no lock is needed.
-        self._pending: list[Op | Step] = []
+        self._pending: list[Any] = []  # ops, steps and tool-call rows
         self._queued: set[str] = set()  # ids of the steps in _pending
         self._closed = False
         self._wake_loop: asyncio.AbstractEventLoop | None = None
@@ -47,7 +58,14 @@ class TraceRecorder:
 
     def put(self, op: str, *args: Any, **kwargs: Any) -> None:
         """Queue one store write (a method name of ``TraceStore`` and its arguments)."""
-        self._pending.append((op, args, kwargs))
+        self._pending.append((op, args, kwargs or _NO_KWARGS))
+        self._wake()
+
+    def put_tool_calls(self, rows: Any) -> None:
+        """``put("record_tool_calls", rows)`` without the op's tuples: what waits for the
+        writer stays alive, and a long run's calls would otherwise give the garbage collector
+        three objects each to walk, again and again, until the writer takes them."""
+        self._pending.append(rows)
         self._wake()
 
     def put_step(self, step: Step) -> None:
@@ -92,12 +110,13 @@ class TraceRecorder:
         pending, self._pending = self._pending, []
         ops: list[Op] = []
         for entry in pending:
+            if type(entry) is tuple:
+                ops.append(entry)
+                continue
             if isinstance(entry, Step):
                 # Unmark before reading, so a change made from here on queues it again.
                 self._queued.discard(entry.id)
-                ops.append(("record_step", (entry,), {}))  # the store reads its fields
-            else:
-                ops.append(entry)
+            ops.append(as_op(entry))
         return ops
 
     def _drain(self) -> None:

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from agent.recorder import TraceRecorder
+from agent.recorder import TraceRecorder, as_op
 from agent.registry import Registry
 from agent.store.rows import message_dict
 from agent.types import Step
@@ -136,10 +136,10 @@ class OpsCapture(TraceRecorder):
         transcripts materialised)."""
         out: list[list[Any]] = []
         for entry in self._pending:
-            if isinstance(entry, Step):
-                out.append(["record_step", [entry.record()], {}])
+            op, args, kwargs = as_op(entry)
+            if op == "record_step" and isinstance(args[0], Step):
+                out.append(["record_step", [args[0].record()], {}])
                 continue
-            op, args, kwargs = entry
             if op == "record_messages":
                 args = (args[0], [message_dict(m) for m in args[1]], *args[2:])
             elif op == "record_tool_calls":
