@@ -6,9 +6,10 @@ scan and its own checks: more than SQLite's insert of it. Here each table's rows
 in one loop that calls nothing but the encoders, and the secret pre-check runs once, over
 the texts of the whole batch joined by NUL. That is exact: no pattern of
 ``agent.store.redact`` contains a NUL, so nothing matches across two texts, and its token
-count adds up text by text. A batch where it finds something, or one holding anything but
-the common shapes below, goes the row-by-row way (``agent.store.rows``), which redacts; it
-gives the very same rows, so the result never depends on which way was taken.
+count adds up text by text. Where it finds something, the rows whose own texts it finds
+something in are built again the row-by-row way (``agent.store.rows``), which redacts; so
+is a whole table's share of a batch holding anything but the common shapes below. Either
+way gives the very same rows, so what is stored never depends on the way taken.
 
 The common shapes: steps as objects with every step column as an attribute
 (``agent.types.Step``); tool calls as objects with a ``tool_call_fields()`` method
