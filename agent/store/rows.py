@@ -12,7 +12,7 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
 from .encode import canonical_json, sha256_hex, tool_hash, truncate_text
 from .redact import dumps, dumps_redacted, might_hold_secret, redact, redact_text
@@ -122,7 +122,8 @@ def step_values(step: Any) -> tuple[Any, ...] | None:
     every column as an attribute (`agent.types.Step`), or a dict of every column in that
     order (`Step.record()`); None for any other mapping (`step_row` handles those).
 
-    The writer's common case, without a dict per row: only `name` and `data` can hold text.
+    The row-by-row way (`agent.store.bulk` builds a batch's steps together and comes here
+    for the ones whose text may hold a secret): only `name` and `data` can hold text.
     """
     if type(step) is dict:
         if len(step) != len(STEP_COLUMNS) or tuple(step) != STEP_COLUMNS:
@@ -141,25 +142,9 @@ def step_values(step: Any) -> tuple[Any, ...] | None:
     if not id_ or not run_id:
         raise ValueError("a step needs an 'id' and a 'run_id'")
     if type(name) is str:
-        name = _redacted_name(name)
+        name = redact_text(name)
     return (id_, run_id, parent_id, seq, kind, name, status, started_at, ended_at,
             duration_ms, tokens_in, tokens_out, None if data is None else dumps_redacted(data))
-
-
-_NAMES: dict[str, str] = {}
-
-
-def _redacted_name(name: str) -> str:
-    """``redact_text`` of a step name, remembered: steps are named after the same few tools
-    and models again and again."""
-    hit = _NAMES.get(name)
-    if hit is None:
-        hit = redact_text(name)
-        if len(name) <= 200:
-            if len(_NAMES) >= 4096:
-                _NAMES.clear()
-            _NAMES[name] = hit
-    return hit
 
 
 def tool_call_row(call: Mapping[str, Any], max_content_bytes: int) -> dict[str, Any]:
@@ -288,10 +273,6 @@ def message_row(
     run_id: str, seq: int, message: Any, max_content_bytes: int
 ) -> dict[str, Any]:
     """A `messages` row: redacted dict form plus plain text for full-text search."""
-    if hasattr(message, "__pydantic_serializer__") and type(message) is not dict:
-        row = _serialized_message_row(run_id, seq, message, max_content_bytes)
-        if row is not None:
-            return row
     if type(message) is dict and "type" in message and "data" in message:
         msg = message  # read only, unless it must be cut (then copied first)
     else:
@@ -315,36 +296,6 @@ def message_row(
         "type": msg.get("type"),
         "data": text,
         "content": search_text,
-    }
-
-
-def _serialized_message_row(
-    run_id: str, seq: int, message: Any, max_content_bytes: int
-) -> dict[str, Any] | None:
-    """The row of a langchain-core message encoded by its own pydantic serializer, in one
-    call (``message_to_dict`` then ``json.dumps`` cost three times as much); None when the
-    message needs cutting or redacting, which the dict path does."""
-    if not isinstance(message, _langchain_messages()[0]):
-        return None
-    message = cast(Any, message)  # a BaseMessage (for mypy, whose `type` gives `object`)
-    content = message.content
-    if isinstance(content, str) and len(content) * 4 > max_content_bytes:
-        return None
-    try:
-        data = message.__pydantic_serializer__.to_json(message, fallback=str, warnings=False)
-    except Exception:  # a value the serializer refuses: the dict path decides what to do
-        return None
-    kind = message.type
-    text = f'{{"type":{dumps(kind)},"data":{data.decode()}}}'
-    if might_hold_secret(text):
-        return None
-    plain = _plain_text({"content": content, "tool_calls": getattr(message, "tool_calls", None)})
-    return {
-        "run_id": run_id,
-        "seq": seq,
-        "type": kind,
-        "data": text,
-        "content": truncate_text(plain, max_content_bytes)[0],
     }
 
 
