@@ -1,18 +1,19 @@
-"""The ops of one write transaction, queued per table and flushed with `executemany`.
+"""The ops of one write transaction, queued per table and flushed many rows a statement.
 
 Why queue at all: a background writer sends one op per event (a step, its tool calls),
-and one `executemany` per op costs about as much as the row itself. Upserts into
+and one statement per op costs about as much as the row itself. Upserts into
 different tables commute, so ops are queued per table, in call order, and each table is
 flushed in foreign-key order (parents first) with consecutive rows of the same columns
-sent as one `executemany`. Within a table the call order is kept, so the final rows are
+sent together (`execute_rows`). Within a table the call order is kept, so the final rows are
 exactly what running the ops one by one would give.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Mapping
-from functools import cache
+from collections.abc import Callable, Mapping
+from functools import cache, partial
+from operator import itemgetter
 from typing import Any
 
 from .errors import RunNotFoundError
@@ -45,15 +46,21 @@ _CONFLICTS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQU
 _Entry = tuple[str, Any, Any]
 
 
+#: Rows per statement, largest first: a batch's rows go to SQLite as multi-row INSERTs of
+#: these sizes (a few distinct statements per table, all kept in the statement cache).
+CHUNK_SIZES = (64, 16, 4)
+
+
 @cache
-def insert_sql(table: str, columns: tuple[str, ...]) -> str:
+def insert_sql(table: str, columns: tuple[str, ...], rows: int = 1) -> str:
+    """`INSERT` of `rows` rows (VALUES in the order given: a later row sees an earlier)."""
     cols = ", ".join(f'"{c}"' for c in columns)
-    marks = ", ".join("?" for _ in columns)
-    return f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'
+    marks = "(" + ", ".join("?" for _ in columns) + ")"
+    return f'INSERT INTO "{table}" ({cols}) VALUES {", ".join([marks] * rows)}'
 
 
 @cache
-def upsert_sql(table: str, columns: tuple[str, ...]) -> str:
+def upsert_sql(table: str, columns: tuple[str, ...], rows: int = 1) -> str:
     """`INSERT ... ON CONFLICT DO UPDATE` of only `columns`.
 
     Updating only the given columns lets a caller write a step when it starts and again
@@ -66,7 +73,26 @@ def upsert_sql(table: str, columns: tuple[str, ...]) -> str:
     else:
         action = "DO UPDATE SET " + ", ".join(updates)
     conflict = ", ".join(f'"{k}"' for k in keys)
-    return f"{insert_sql(table, columns)} ON CONFLICT ({conflict}) {action}"
+    return f"{insert_sql(table, columns, rows)} ON CONFLICT ({conflict}) {action}"
+
+
+def execute_rows(conn: sqlite3.Connection, sql: Callable[[int], str],
+                 values: list[tuple[Any, ...]]) -> None:
+    """Send `values` as statements of `CHUNK_SIZES` rows each (`sql(n)` writes n rows),
+    the last few rows with `executemany`.
+
+    Why: `executemany` lets go of the GIL and takes it back around every row, and a writer
+    thread that must take it back from a busy event loop waits each time; one statement of
+    many rows is one wait, and SQLite's work on all of them runs beside the loop.
+    """
+    start, total = 0, len(values)
+    for size in CHUNK_SIZES:
+        while total - start >= size:
+            chunk = values[start:start + size]
+            conn.execute(sql(size), [value for row in chunk for value in row])
+            start += size
+    if start < total:
+        conn.executemany(sql(1), values[start:])
 
 
 class Batch:
@@ -126,18 +152,20 @@ class Batch:
         if table == "messages":
             self._upsert_messages(columns, values)
             return
+        insert = partial(insert_sql, table, columns)
+        upsert = partial(upsert_sql, table, columns)
         if table in _KEEP_EXISTING:
-            self.conn.executemany(upsert_sql(table, columns), values)
+            execute_rows(self.conn, upsert, values)
             return
         # A plain INSERT is about twice as fast as an UPSERT in SQLite, and new rows are
         # the common case; on a key conflict the whole group is redone as an upsert
         # (rows the INSERT already wrote are simply written again with the same values).
         try:
-            self.conn.executemany(insert_sql(table, columns), values)
+            execute_rows(self.conn, insert, values)
         except sqlite3.IntegrityError as exc:
             if getattr(exc, "sqlite_errorname", "") not in _CONFLICTS:
                 raise
-            self.conn.executemany(upsert_sql(table, columns), values)
+            execute_rows(self.conn, upsert, values)
 
     def _upsert_messages(self, columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
         """Messages and their full-text index entries.
@@ -146,16 +174,20 @@ class Batch:
         and a trigger that writes to an FTS5 table costs ~35 us a row, most of a step's
         trace. New rows are the ones past the largest id before this write. An update of an
         existing row is re-indexed by the `messages_au` trigger, which is why a row must be
-        indexed before it can be updated (a conflict below redoes rows just inserted).
+        indexed before it can be updated: a conflict below indexes the rows just inserted,
+        and redoes the group with each key once (its last values, where it first came, as
+        running the upserts one by one would leave it), so no row is both new and updated.
         """
         before = self.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
         try:
-            self.conn.executemany(insert_sql("messages", columns), values)
+            execute_rows(self.conn, partial(insert_sql, "messages", columns), values)
         except sqlite3.IntegrityError as exc:
             if getattr(exc, "sqlite_errorname", "") not in _CONFLICTS:
                 raise
             before = self._index_messages(before)
-            self.conn.executemany(upsert_sql("messages", columns), values)
+            key = itemgetter(columns.index("run_id"), columns.index("seq"))
+            last = {key(row): row for row in values}
+            execute_rows(self.conn, partial(upsert_sql, "messages", columns), list(last.values()))
         self._index_messages(before)
 
     def _index_messages(self, after_id: int) -> int:

@@ -136,3 +136,25 @@ def test_batched_result_equals_one_by_one(tmp_path: Path, seed: int) -> None:
         for name, args, kwargs in ops:
             getattr(single, name)(*args, **kwargs)
         assert _dump(single) == expected_shape
+
+
+def test_a_message_written_twice_after_a_conflict_keeps_the_index_whole(
+        store: TraceStore) -> None:
+    """A batch that updates a stored message and writes new ones, one of them twice: the
+    retry as an upsert must not update a row the index has not seen yet (FTS5 would call
+    the file damaged). Enough rows that they go to SQLite many per statement."""
+    store.start_run({"id": "r"})
+    store.record_messages("r", [("human", "stored alpha")])
+    news = [("ai", f"new{i} gamma") for i in range(1, 70)]
+    store.apply([
+        ("record_messages", ("r", [("human", "stored beta")]), {}),
+        ("record_messages", ("r", news), {"start_seq": 1}),
+        ("record_messages", ("r", [("ai", "again delta")]), {"start_seq": 1}),
+    ])
+    store.db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+    contents = [r[0] for r in store.db.execute("SELECT content FROM messages ORDER BY seq")]
+    assert contents == ["stored beta", "again delta"] + [text for _, text in news[1:]]
+    for word, hits in (("alpha", 0), ("beta", 1), ("gamma", 68), ("delta", 1)):
+        found = store.db.execute(
+            "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", [word]).fetchone()
+        assert found[0] == hits, word
