@@ -13,7 +13,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Mapping
 from functools import cache, partial
-from operator import itemgetter
 from typing import Any
 
 from .errors import RunNotFoundError
@@ -149,9 +148,6 @@ class Batch:
             queue.clear()
 
     def _upsert(self, table: str, columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
-        if table == "messages":
-            self._upsert_messages(columns, values)
-            return
         insert = partial(insert_sql, table, columns)
         upsert = partial(upsert_sql, table, columns)
         if table in _KEEP_EXISTING:
@@ -166,36 +162,6 @@ class Batch:
             if getattr(exc, "sqlite_errorname", "") not in _CONFLICTS:
                 raise
             execute_rows(self.conn, upsert, values)
-
-    def _upsert_messages(self, columns: tuple[str, ...], values: list[tuple[Any, ...]]) -> None:
-        """Messages and their full-text index entries.
-
-        New rows are indexed here, all at once: SQLite runs an insert trigger once per row,
-        and a trigger that writes to an FTS5 table costs ~35 us a row, most of a step's
-        trace. New rows are the ones past the largest id before this write. An update of an
-        existing row is re-indexed by the `messages_au` trigger, which is why a row must be
-        indexed before it can be updated: a conflict below indexes the rows just inserted,
-        and redoes the group with each key once (its last values, where it first came, as
-        running the upserts one by one would leave it), so no row is both new and updated.
-        """
-        before = self.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
-        try:
-            execute_rows(self.conn, partial(insert_sql, "messages", columns), values)
-        except sqlite3.IntegrityError as exc:
-            if getattr(exc, "sqlite_errorname", "") not in _CONFLICTS:
-                raise
-            before = self._index_messages(before)
-            key = itemgetter(columns.index("run_id"), columns.index("seq"))
-            last = {key(row): row for row in values}
-            execute_rows(self.conn, partial(upsert_sql, "messages", columns), list(last.values()))
-        self._index_messages(before)
-
-    def _index_messages(self, after_id: int) -> int:
-        """Index the messages with ids above `after_id`; returns the largest id."""
-        self.conn.execute(
-            "INSERT INTO messages_fts (rowid, content) "
-            "SELECT id, content FROM messages WHERE id > ?", [after_id])
-        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0])
 
     def _update_run(self, run_id: str, fields: Mapping[str, Any]) -> None:
         columns = [c for c in RUN_COLUMNS if c in fields]

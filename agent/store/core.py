@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import queries
+from . import fts, queries
 from .batch import Batch
 from .bulk import BulkRows
 from .connection import connect, translate_errors
@@ -298,9 +298,19 @@ class TraceStore:
             return queries.list_runs(db, limit, status, session_id)
 
     def search(self, text: str, limit: int = 20) -> list[dict[str, Any]]:
-        """Runs whose messages match `text` (full-text) or whose query contains it."""
+        """Runs whose messages match `text` (full-text) or whose query contains it.
+
+        Messages written since the last search are indexed first (`agent.store.fts`)."""
+        self.index_messages()
         with self._reading() as db:
             return queries.search(db, text, limit)
+
+    def index_messages(self) -> int:
+        """Bring the full-text index up to date; returns how many messages it took in."""
+        with self._reading() as db:
+            if not fts.has_unindexed(db.conn):
+                return 0
+        return self._write(lambda batch: fts.index_unindexed(batch.conn))
 
     def iter_tool_calls(self, id_or_prefix: str) -> Iterator[dict[str, Any]]:
         """Tool calls of one run in order (decoded). Materialised under the lock."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from .errors import StoreError
+from .fts import STATE_TABLE
 from .transaction import immediate
 
 if TYPE_CHECKING:
@@ -102,9 +103,37 @@ def m002_index_messages_in_bulk(db: Database) -> None:
     db.execute('DROP TRIGGER IF EXISTS "messages_ai"')
 
 
+def m003_index_messages_on_search(db: Database) -> None:
+    """Messages are indexed when the transcript is searched, not when written
+    (`agent.store.fts`): the index holds the messages up to `_fts_state.indexed_to`, and
+    the update and delete triggers touch it only for those."""
+    db.execute(f"CREATE TABLE {STATE_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), "
+               "indexed_to INTEGER NOT NULL)")
+    db.execute(f"INSERT INTO {STATE_TABLE} (id, indexed_to) "
+               "SELECT 1, coalesce(max(id), 0) FROM messages")  # m002 indexed them all
+    indexed = f"old.id <= (SELECT indexed_to FROM {STATE_TABLE})"
+    db.execute('DROP TRIGGER IF EXISTS "messages_au"')
+    db.execute('DROP TRIGGER IF EXISTS "messages_ad"')
+    db.execute(f"""CREATE TRIGGER messages_au AFTER UPDATE ON messages WHEN {indexed} BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+  INSERT INTO messages_fts (rowid, content)
+    SELECT new.id, new.content WHERE new.id <= (SELECT indexed_to FROM {STATE_TABLE});
+END""")
+    # One delete trigger, so the order is fixed: the index entry goes first, then the mark
+    # comes down if the largest ids went (SQLite gives a new row the largest id + 1, and
+    # ids up to the mark would otherwise go to messages the index does not hold).
+    db.execute(f"""CREATE TRIGGER messages_ad AFTER DELETE ON messages BEGIN
+  INSERT INTO messages_fts (messages_fts, rowid, content)
+    SELECT 'delete', old.id, old.content WHERE {indexed};
+  UPDATE {STATE_TABLE} SET indexed_to = (SELECT coalesce(max(id), 0) FROM messages)
+    WHERE indexed_to > (SELECT coalesce(max(id), 0) FROM messages);
+END""")
+
+
 Migration = Callable[["Database"], None]
 
-MIGRATIONS: tuple[Migration, ...] = (m001_initial, m002_index_messages_in_bulk)
+MIGRATIONS: tuple[Migration, ...] = (
+    m001_initial, m002_index_messages_in_bulk, m003_index_messages_on_search)
 
 
 def migration_number(fn: Migration) -> int:

@@ -151,7 +151,8 @@ def test_a_message_written_twice_after_a_conflict_keeps_the_index_whole(
         ("record_messages", ("r", news), {"start_seq": 1}),
         ("record_messages", ("r", [("ai", "again delta")]), {"start_seq": 1}),
     ])
-    store.db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+    assert store.index_messages() == 70
+    store.db.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
     contents = [r[0] for r in store.db.execute("SELECT content FROM messages ORDER BY seq")]
     assert contents == ["stored beta", "again delta"] + [text for _, text in news[1:]]
     for word, hits in (("alpha", 0), ("beta", 1), ("gamma", 68), ("delta", 1)):

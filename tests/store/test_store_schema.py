@@ -26,6 +26,7 @@ EXPECTED = {
     "tools": ["hash", "name", "description", "parameters", "plugin"],
     "run_tools": ["run_id", "tool_hash"],
     "labels": ["run_id", "key", "value"],
+    "_fts_state": ["id", "indexed_to"],
 }
 
 
@@ -55,8 +56,8 @@ def test_fresh_store_has_the_final_schema(db_path: Path) -> None:
     }
     conn.close()
     assert fts is not None and "fts5" in fts[0].lower()
-    # New messages are indexed by the store in bulk (m002); updates and deletes by triggers.
-    assert {"messages_ad", "messages_au"} <= triggers and "messages_ai" not in triggers
+    # New messages are indexed when searched (m003); updates and deletes by triggers.
+    assert triggers == {"messages_ad", "messages_au"}
     indexed = {table for table, _ in indexes}
     assert {"runs", "steps", "tool_calls", "messages", "run_tools", "labels"} <= indexed
     index_names = {name for _, name in indexes}
@@ -150,3 +151,30 @@ def test_importing_the_package_is_cheap(child_env: dict[str, str]) -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env=child_env, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_store_indexed_on_write_keeps_its_index_through_m003(db_path: Path) -> None:
+    """A store made before m003 (every message indexed when written) opens with the mark
+    at its last message: nothing indexed twice, nothing missed, later writes searchable."""
+    from agent.store import migrations
+
+    before = migrations.MIGRATIONS[:2]
+    assert [migration_number(m) for m in before] == [1, 2]
+    original = migrations.MIGRATIONS
+    migrations.MIGRATIONS = before
+    try:
+        with TraceStore(db_path) as old:
+            old.start_run({"id": "r"})
+            old.db.execute("INSERT INTO messages (run_id, seq, type, data, content) "
+                           "VALUES ('r', 0, 'ai', '{}', 'quebec romeo')")
+            old.db.execute("INSERT INTO messages_fts (rowid, content) "
+                           "SELECT id, content FROM messages")
+    finally:
+        migrations.MIGRATIONS = original
+    with TraceStore(db_path) as store:
+        assert store.index_messages() == 0
+        store.record_messages("r", [("ai", "sierra")], start_seq=1)
+        assert [r["id"] for r in store.search("romeo")] == ["r"]
+        assert [r["id"] for r in store.search("sierra")] == ["r"]
+        store.db.execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")

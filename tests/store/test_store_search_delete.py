@@ -93,7 +93,9 @@ def test_delete_removes_the_run_and_all_its_rows(
 def _fts_consistent(store: TraceStore) -> bool:
     """FTS5's own check that the index matches the `messages` rows exactly."""
     try:
-        store.db.execute("INSERT INTO messages_fts (messages_fts) VALUES ('integrity-check')")
+        store.index_messages()
+        store.db.execute(
+            "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
     except Exception:
         return False
     return True
@@ -115,3 +117,52 @@ def test_rewritten_messages_are_searched_by_their_new_text_only(
     store.delete_run(run_id)
     assert _fts_consistent(store)
     assert store.search("charlie") == []
+
+
+def _unindexed(store: TraceStore) -> int:
+    row = store.db.execute(
+        "SELECT (SELECT count(*) FROM messages WHERE id > indexed_to) FROM _fts_state"
+    ).fetchone()
+    return int(row[0])
+
+
+def test_messages_are_indexed_by_the_first_search_after_them(
+    store: TraceStore, record_run: RecordRun
+) -> None:
+    run_id = record_run(store)
+    store.record_messages(run_id, [("ai", "golf"), ("ai", "hotel")], start_seq=0)
+    assert _unindexed(store) == 2  # the write did not index them
+    assert [r["id"] for r in store.search("hotel")] == [run_id]
+    assert _unindexed(store) == 0 and _fts_consistent(store)
+    assert store.index_messages() == 0  # nothing left: no write transaction either
+
+
+def test_rewrites_before_and_after_indexing_leave_one_entry_each(
+    store: TraceStore, record_run: RecordRun
+) -> None:
+    run_id = record_run(store)
+    store.record_messages(run_id, [("ai", "india"), ("ai", "juliett")], start_seq=0)
+    store.record_messages(run_id, [("ai", "kilo")], start_seq=1)  # not indexed yet: no trigger
+    assert store.search("kilo") and not store.search("juliett")
+    store.record_messages(run_id, [("ai", "lima")], start_seq=0)  # indexed: the trigger
+    assert _fts_consistent(store)
+    assert store.search("lima") and not store.search("india")
+
+
+def test_ids_given_again_after_a_delete_are_indexed(
+    store: TraceStore, record_run: RecordRun
+) -> None:
+    """SQLite gives a new message the largest id + 1, so deleting the newest run's messages
+    makes their ids free again: the mark must come down with them, or the next messages
+    would count as indexed."""
+    keep = record_run(store)
+    doomed = record_run(store)
+    store.record_messages(doomed, [("ai", "mike"), ("ai", "november")], start_seq=0)
+    assert store.search("november")
+    freed = store.db.execute("SELECT max(id) FROM messages").fetchone()[0]
+    store.delete_run(doomed)
+    store.record_messages(keep, [("ai", "oscar"), ("ai", "papa")], start_seq=50)
+    reused = store.db.execute("SELECT max(id) FROM messages").fetchone()[0]
+    assert reused <= freed  # the ids did come round again
+    assert [r["id"] for r in store.search("papa")] == [keep]
+    assert store.search("november") == [] and _fts_consistent(store)
