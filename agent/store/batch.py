@@ -85,7 +85,12 @@ def execute_rows(conn: sqlite3.Connection, sql: Callable[[int], str],
     many rows is one wait, and SQLite's work on all of them runs beside the loop.
     """
     start, total = 0, len(values)
+    # SQLite before 3.32 allows only 999 parameters a statement (later ones 32766).
+    most = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // max(1, len(values[0])) \
+        if values else 0
     for size in CHUNK_SIZES:
+        if size > most:
+            continue
         while total - start >= size:
             chunk = values[start:start + size]
             conn.execute(sql(size), [value for row in chunk for value in row])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,13 @@ def test_a_message_written_twice_after_a_conflict_keeps_the_index_whole(
         found = store.db.execute(
             "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH ?", [word]).fetchone()
         assert found[0] == hits, word
+
+
+def test_many_rows_fit_a_low_parameter_limit(store: TraceStore) -> None:
+    """Rows go many to a statement, but never past the build's parameter limit (999 before
+    SQLite 3.32)."""
+    store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 100)
+    ops = _run_ops("low", steps=70)
+    store.apply(ops)
+    assert store.db.execute("SELECT count(*) FROM steps").fetchone()[0] == 70
+    assert store.db.execute("SELECT count(*) FROM tool_calls").fetchone()[0] == 70
