@@ -11,10 +11,12 @@ planner) in three variants, interleaved round by round in one process:
   traced         traced, each sample ending with ``aflush()`` as in ``bench_agent_loop.py``
 
 A sample is 20 runs of 10 steps, or one run of 200. Per variant and size: median wall
-us/step, the loop thread's CPU us/step (``time.thread_time`` before the flush) and the median
-of the paired ratio to ``untraced``; then a ``split`` line: the recorder's share
-(recorder_only - untraced) and the writer's (traced - recorder_only), in us/step and as
-shares of ``traced``.
+us/step, the loop thread's CPU us/step (``time.thread_time`` before the flush), how long the
+closing ``aflush()`` waited (``flush_wait``, us per step of the sample: the writer's work left
+when the loop was done) and the median of the paired ratio to ``untraced``; then a ``split``
+line: the recorder's share (recorder_only - untraced) and the writer's (traced -
+recorder_only), in us/step and as shares of ``traced``, and ``writer_after_loop``: the share
+of the writer's time spent after the loop ended, that is, not beside it.
 
 Run:  PYTHONPATH=$PWD python bench/bench_trace_cost.py [--rounds 12]
 """
@@ -59,7 +61,7 @@ async def main(rounds: int) -> None:
     scripts = {k: loop.replies(k) for k, _ in SIZES}
     real_apply = TraceStore.apply
 
-    async def sample(variant: str, k: int, runs: int) -> tuple[float, float]:
+    async def sample(variant: str, k: int, runs: int) -> tuple[float, float, float]:
         agent = untraced if variant == "untraced" else traced
         # On the class: the recorder's thread calls it through the store it was given.
         TraceStore.apply = (lambda self, ops: None) if variant == "recorder_only" \
@@ -71,14 +73,17 @@ async def main(rounds: int) -> None:
             run = await agent.run("count")
             assert run.status == "ok" and len(run.results) == k, (run.status, run.error)
         loop_cpu = time.thread_time() - cpu
+        flush = time.perf_counter()
         await agent.aflush()
+        end = time.perf_counter()
         steps = k * runs
-        return (time.perf_counter() - start) / steps * 1e6, loop_cpu / steps * 1e6
+        return ((end - start) / steps * 1e6, loop_cpu / steps * 1e6,
+                (end - flush) / steps * 1e6)
 
     for k, runs in SIZES:  # warm-up: imports, caches, the store's first pages
         for variant in VARIANTS:
             await sample(variant, k, runs)
-    results: dict[tuple[str, int], list[tuple[float, float]]] = {
+    results: dict[tuple[str, int], list[tuple[float, float, float]]] = {
         (v, k): [] for v in VARIANTS for k, _ in SIZES}
     for _ in range(rounds):
         for k, runs in SIZES:
@@ -87,13 +92,15 @@ async def main(rounds: int) -> None:
     TraceStore.apply = real_apply  # type: ignore[method-assign]
     for k, _ in SIZES:
         base = results[("untraced", k)]
-        medians = {}
+        medians, waits = {}, {}
         for variant in VARIANTS:
             samples = results[(variant, k)]
-            medians[variant] = statistics.median(w for w, _ in samples)
+            medians[variant] = statistics.median(w for w, _, _ in samples)
+            waits[variant] = statistics.median(f for _, _, f in samples)
             line(variant=variant, steps=k, unit="us_per_step",
                  median=round(medians[variant], 1),
-                 loop_thread_cpu=round(statistics.median(c for _, c in samples), 1),
+                 loop_thread_cpu=round(statistics.median(c for _, c, _ in samples), 1),
+                 flush_wait=round(waits[variant], 1),
                  paired_ratio_to_untraced=round(statistics.median(
                      s[0] / b[0] for s, b in zip(samples, base, strict=True)), 3),
                  repeats=len(samples))
@@ -104,7 +111,9 @@ async def main(rounds: int) -> None:
              recorder=round(recorder, 1), writer=round(writer, 1),
              shares={"loop": round(medians["untraced"] / total, 2),
                      "recorder": round(recorder / total, 2),
-                     "writer": round(writer / total, 2)})
+                     "writer": round(writer / total, 2)},
+             writer_after_loop=round(min(1.0, waits["traced"] / writer), 2) if writer > 0
+             else None)
     traced.close()
     tmp.cleanup()
 
