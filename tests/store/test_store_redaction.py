@@ -16,7 +16,9 @@ BEARER = "eyJhbGciOiJIUzI1NiJ9.c2VjcmV0dG9rZW4.Zm9vYmFy"
 PASSWORD = "hunter2-correct-horse"
 GHP = "ghp_" + "a" * 36
 AWS = "AKIA" + "ABCDEFGHIJKLMNOP"
-SECRETS = [SK, BEARER, PASSWORD, GHP, AWS, "cookie-value-123", "tok-9f8e7d6c5b4a"]
+# A fine-grained GitHub token: no "gh" in it (the classic tokens' prefixes all start so).
+GITHUB_PAT = "github_pat_" + "11AAAAAAA0" + "_" + "B" * 30
+SECRETS = [SK, BEARER, PASSWORD, GHP, AWS, GITHUB_PAT, "cookie-value-123", "tok-9f8e7d6c5b4a"]
 
 
 @pytest.mark.parametrize(
@@ -39,6 +41,7 @@ def test_secret_keys_are_redacted_case_insensitively(key: str, value: str) -> No
         (f"curl -H 'x: Bearer {BEARER}'", "curl -H 'x: Bearer [REDACTED]'"),
         (f"use {SK} please", "use [REDACTED] please"),
         (f"gh token {GHP}.", "gh token [REDACTED]."),
+        (f"clone with {GITHUB_PAT} please", "clone with [REDACTED] please"),
         (f"aws {AWS}", "aws [REDACTED]"),
         ("slack xoxb-1234567890-abcdef", "slack [REDACTED]"),
         ("https://x.io/v1?api_key=abc123&q=1", "https://x.io/v1?api_key=[REDACTED]&q=1"),
@@ -60,7 +63,7 @@ def test_ordinary_text_is_left_alone(text: str) -> None:
 
 
 def test_every_pattern_passes_the_cheap_precheck() -> None:
-    for text in [SK, BEARER and f"Bearer {BEARER}", GHP, AWS, "xoxp-1234567890-x",
+    for text in [SK, BEARER and f"Bearer {BEARER}", GHP, GITHUB_PAT, AWS, "xoxp-1234567890-x",
                  "AIza" + "x" * 35, '"Api-Key": "v"', "PassWord=1", "COOKIE: a"]:
         assert might_hold_secret(text), text
         assert redact_text(text) != text
@@ -124,6 +127,7 @@ def test_secrets_never_reach_the_file_or_the_wal(tmp_path: Path) -> None:
                                    "args": {"headers": {"X-API-Key": SK}, "q": "weather"}}]),
         {"type": "tool", "data": {"type": "tool", "tool_call_id": "c1",
                                   "content": json.dumps({"set-cookie": "cookie-value-123"})}},
+        {"type": "human", "data": {"type": "human", "content": f"push with {GITHUB_PAT}"}},
     ])
     store.set_label(run_id, "note", f"shared by {GHP}")
     store.finish_run(run_id, answer=f"done with {AWS}", error=None)
