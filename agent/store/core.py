@@ -18,7 +18,7 @@ from .connection import connect, translate_errors
 from .errors import RunNotFoundError, StoreError
 from .migrations import migrate
 from .paths import default_db_path
-from .redact import redact_text
+from .redact import redact_text, refresh_env_secrets
 from .rows import ToolRows, finish_fields, run_row
 from .transaction import immediate
 from .writes import delete_run_rows, mark_interrupted
@@ -86,6 +86,7 @@ class TraceStore:
                 ) from exc
         self.busy_timeout = busy_timeout
         self.max_content_bytes = max_content_bytes
+        refresh_env_secrets()  # the secrets the environment holds now are never written
         self._lock = threading.RLock()
         self._db: Database | None = None
         self._batch: Batch | None = None

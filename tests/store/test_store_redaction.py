@@ -54,17 +54,77 @@ def test_secrets_inside_strings(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # .env files and shell lines: a name ending in a secret word is a secret's name
+        ("OPENAI_API_KEY=abc123\nHF_TOKEN=hf_x\nDEBUG=1",
+         "OPENAI_API_KEY=[REDACTED]\nHF_TOKEN=[REDACTED]\nDEBUG=1"),
+        ('export DB_PASSWORD="two words"', "export DB_PASSWORD=[REDACTED]"),
+        ("AWS_SECRET_ACCESS_KEY = wJalrXUtnFEMI/K7MDENG", "AWS_SECRET_ACCESS_KEY = [REDACTED]"),
+        ('{"github_token": "abc", "n": 1}', '{"github_token": "[REDACTED]", "n": 1}'),
+        ("X-Auth-Token: abc123", "X-Auth-Token: [REDACTED]"),
+        ("postgres://app:s3cr3t@db:5432/x", "postgres://app:[REDACTED]@db:5432/x"),
+        ("HF " + "hf_" + "a" * 34, "HF [REDACTED]"),
+        ("gitlab glpat-" + "a" * 20, "gitlab [REDACTED]"),
+        ("stripe " + "sk_live_" + "a" * 24, "stripe [REDACTED]"),
+        ("key:\n-----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAKCA\n-----END RSA PRIVATE KEY-----\n.",
+         "key:\n[REDACTED]\n."),
+    ],
+)
+def test_secrets_by_name_shape_and_url(text: str, expected: str) -> None:
+    assert redact_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    "key", ["OPENAI_API_KEY", "hf_token", "db-password", "AWS_SECRET_ACCESS_KEY", "private_key",
+            "x-auth-token", "client-secret"],
+)
+def test_keys_ending_in_a_secret_word_are_redacted(key: str) -> None:
+    assert redact({key: "v", "sort_key": "name", "max_tokens": 5}) == {
+        key: REDACTED, "sort_key": "name", "max_tokens": 5}
+
+
+@pytest.mark.parametrize(
     "text",
     ["the bearer of bad news", "task-abcdefghijklmnopqrstuvwxyz", "tokens_in: 42",
-     "Asia has 4.7 billion people", "a sk- prefix alone", "max_tokens=100"],
+     "Asia has 4.7 billion people", "a sk- prefix alone", "max_tokens=100", "sort_key=name",
+     "mail bob@example.com about https://example.com/a", "https://example.com/@user",
+     "input_token_details=1"],
 )
 def test_ordinary_text_is_left_alone(text: str) -> None:
     assert redact_text(text) == text
 
 
+def test_secret_values_of_the_environment_are_redacted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever its shape: a tool that prints its environment or reads a .env file back."""
+    value = "zq81-custom-shaped-credential"
+    monkeypatch.setenv("ISSUES_TOKEN", value)
+    monkeypatch.setenv("SHORT_TOKEN", "abc")  # too short to tell from ordinary text
+    monkeypatch.setenv("EDITOR_NAME", "not-a-secret-value")
+    store = TraceStore(tmp_path / "traces.db")  # reads the environment's secrets as it opens
+    try:
+        assert redact_text(f"env: {value}; abc; not-a-secret-value") == \
+            "env: [REDACTED]; abc; not-a-secret-value"
+        run_id = store.start_run({"id": new_id(), "query": "print the environment"})
+        store.record_messages(run_id, [{"type": "tool", "data": {
+            "type": "tool", "tool_call_id": "c1", "content": f"ISSUES={value}"}}])
+        store.finish_run(run_id, answer=f"it is {value}")
+        run = store.get_run(run_id)
+    finally:
+        store.close()
+    assert value.encode() not in _db_bytes(tmp_path / "traces.db")
+    assert run["answer"] == "it is [REDACTED]"
+    assert run["messages"][0]["data"]["data"]["content"] == "ISSUES=[REDACTED]"
+
+
 def test_every_pattern_passes_the_cheap_precheck() -> None:
     for text in [SK, BEARER and f"Bearer {BEARER}", GHP, GITHUB_PAT, AWS, "xoxp-1234567890-x",
-                 "AIza" + "x" * 35, '"Api-Key": "v"', "PassWord=1", "COOKIE: a"]:
+                 "AIza" + "x" * 35, '"Api-Key": "v"', "PassWord=1", "COOKIE: a",
+                 "hf_" + "a" * 34, "glpat-" + "a" * 20, "rk_test_" + "a" * 16,
+                 "ftp://u:p@h", '"x_private_key": "v"', "MY_SECRET=1", "X-Auth-Token: a",
+                 "-----BEGIN PRIVATE KEY-----\na\n-----END PRIVATE KEY-----"]:
         assert might_hold_secret(text), text
         assert redact_text(text) != text
     assert not might_hold_secret('{"city": "Paris", "days": 3}')
