@@ -178,3 +178,46 @@ def test_a_store_indexed_on_write_keeps_its_index_through_m003(db_path: Path) ->
         assert [r["id"] for r in store.search("sierra")] == ["r"]
         store.db.execute(
             "INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+
+
+def test_sparse_columns_are_indexed_only_where_set_through_m004(db_path: Path) -> None:
+    """A store made before m004 opens with the parent and session indexes holding only the
+    rows that have a value, and lookups and deletes (whose foreign-key checks look up
+    child steps by parent) still go through them."""
+    from agent.store import migrations
+
+    before = migrations.MIGRATIONS[:3]
+    assert [migration_number(m) for m in before] == [1, 2, 3]
+    original = migrations.MIGRATIONS
+    migrations.MIGRATIONS = before
+    try:
+        with TraceStore(db_path) as old:
+            old.start_run({"id": "r1", "session_id": "s"})
+            old.start_run({"id": "r2", "parent_id": "r1"})
+            old.start_run({"id": "r3"})
+            old.record_step({"id": "a", "run_id": "r1", "seq": 1, "kind": "node"})
+            old.record_step({"id": "b", "run_id": "r1", "seq": 2, "kind": "node",
+                             "parent_id": "a"})
+            old.record_step({"id": "c", "run_id": "r3", "seq": 1, "kind": "model"})
+    finally:
+        migrations.MIGRATIONS = original
+    with TraceStore(db_path) as store:
+        conn = store.db.conn
+        for table, column in migrations.SPARSE_INDEXES:
+            name = f"idx_{table}_{column}"
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", [name]).fetchone()
+            assert sql is not None and f'WHERE "{column}" IS NOT NULL' in sql[0]
+            plan = " ".join(str(r[-1]) for r in conn.execute(
+                f'EXPLAIN QUERY PLAN SELECT * FROM "{table}" WHERE "{column}" = ?', ["x"]))
+            assert f"USING INDEX {name}" in plan, plan
+            entries = conn.execute(f'SELECT count(*) FROM "{table}" INDEXED BY "{name}" '
+                                   f'WHERE "{column}" IS NOT NULL').fetchone()[0]
+            assert entries == 1  # the one row that has a value
+        assert [r["id"] for r in store.list_runs(session_id="s")] == ["r1"]
+        assert conn.execute("SELECT id FROM steps WHERE parent_id = 'a'").fetchall() == [("b",)]
+        store.delete_run("r1")  # its steps go, the child before its parent
+        store.delete_run("r3")
+        assert conn.execute("SELECT count(*) FROM steps").fetchone()[0] == 0
+        # New rows go into the partial indexes as before.
+        store.start_run({"id": "r4", "session_id": "s2"})
+        assert [r["id"] for r in store.list_runs(session_id="s2")] == ["r4"]
