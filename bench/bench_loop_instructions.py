@@ -11,8 +11,10 @@ What it measures
 ----------------
 The same loop as ``bench_agent_loop.py`` (its scripted ``FastModel`` and ``echo`` tool): runs
 of ``--steps`` ReAct steps, in a child process under ``valgrind --tool=callgrind``, once with
-``--base`` runs and once with ``--base + 2`` runs; instructions per step are the difference
-divided by the extra steps, so start-up and imports cancel out. Variants:
+``--base`` runs and once with ``--extra`` runs more; instructions per step are the difference
+divided by the extra steps, so start-up and imports cancel out. The extra runs cover at least
+400 steps (2 runs of 200, 40 of 10): the trace store checkpoints its WAL every ~25 runs of 10
+steps, and two extra short runs would count a whole checkpoint or none. Variants:
 
   floor_validated       the peer script's floor (``bench_agent_loop.floor_validated_run``),
                         the loop the issue's "about 23 us/step" is of
@@ -114,20 +116,21 @@ def instructions(valgrind: str, variant: str, runs: int, steps: int) -> int:
     return int(found.group(1))
 
 
-def main(steps: int, base: int, jobs: int) -> None:
+def main(steps: int, base: int, extra: int, jobs: int) -> None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         for v in VARIANTS:
             line(variant=v, skipped="valgrind not installed (apt install valgrind)")
         return
-    cases = [(v, n) for v in VARIANTS for n in (base, base + 2)]
+    cases = [(v, n) for v in VARIANTS for n in (base, base + extra)]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         counts = dict(zip(cases, pool.map(
             lambda c: instructions(valgrind, c[0], c[1], steps), cases), strict=True))
-    per_step = {v: (counts[(v, base + 2)] - counts[(v, base)]) / (2 * steps) for v in VARIANTS}
+    per_step = {v: (counts[(v, base + extra)] - counts[(v, base)]) / (extra * steps)
+                for v in VARIANTS}
     hand, floor = per_step["handwritten"], per_step["floor_validated"]
     for v in VARIANTS:
-        line(variant=v, steps=steps, unit="instructions_per_step",
+        line(variant=v, steps=steps, extra_runs=extra, unit="instructions_per_step",
              instructions_per_step=round(per_step[v]),
              ratio_to_handwritten=round(per_step[v] / hand, 2),
              ratio_to_floor_validated=round(per_step[v] / floor, 2))
@@ -140,6 +143,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=200, help="steps per run")
     parser.add_argument("--base", type=int, default=1, help="runs in the baseline count")
+    parser.add_argument("--extra", type=int, default=0,
+                        help="runs added to the baseline (default: 400 steps' worth, at least 2)")
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1))
     parser.add_argument("--child", choices=VARIANTS, help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=1, help=argparse.SUPPRESS)
@@ -148,4 +153,4 @@ if __name__ == "__main__":
     if a.child:
         asyncio.run(child(a.child, a.runs, a.steps, a.db))
     else:
-        main(a.steps, a.base, a.jobs)
+        main(a.steps, a.base, a.extra or max(2, -(-400 // a.steps)), a.jobs)
