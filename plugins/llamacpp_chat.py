@@ -104,9 +104,9 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr
 
 from agent.errors import ModelNotFoundError
-from agent.plugins.llamacpp_prompt import reply_schema, to_chat_messages, tools_prompt
 from agent.plugins.llamacpp_reply import LocalModelReplyError as LocalModelReplyError  # re-export
 from agent.plugins.llamacpp_reply import Reply
+from agent.plugins.prompted_tools import reply_schema, to_chat_messages, tools_prompt
 
 PREFIX = "local:"
 TOOL_BUDGET = 256  # tokens a constrained reply may use at least, so a call is never cut short

@@ -14,8 +14,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from agent.errors import AgentError
-from agent.plugins.llamacpp_prompt import parse_reply
 from agent.plugins.llamacpp_repeat import LoopGuard
+from agent.plugins.prompted_tools import parse_reply
 
 ANSWER_HEAD = '{"answer":"'  # how a constrained answer starts (whitespace is not flexible)
 

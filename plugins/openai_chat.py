@@ -14,11 +14,12 @@ In code: ``OpenAICompatChatModel(model="NAME", base_url="...", api_key="...")``.
 
 ``bind_tools`` takes our ``Tool.spec()`` dicts and anything ``convert_to_openai_tool``
 accepts; replies carry ``tool_calls`` (arguments decoded; malformed ones land in
-``invalid_tool_calls``) and ``usage_metadata``. ``streaming=True`` (or ``astream``) reads
-server-sent events. A 429 or 5xx is retried with exponential backoff, honouring
-``Retry-After``; a 401, 404, refused connection, timeout or malformed body raises one
-``agent.models.ModelError`` with a one-line message. The API key is never logged nor put
-in an error message.
+``invalid_tool_calls``) and ``usage_metadata``. A server that ignores ``tools`` (llama.cpp's
+with a chat template that has none) is asked the prompted way instead (``tool_calling``).
+``streaming=True`` (or ``astream``) reads server-sent events. A 429 or 5xx is retried with
+exponential backoff, honouring ``Retry-After``; a 401, 404, refused connection, timeout or
+malformed body raises one ``agent.models.ModelError`` with a one-line message. The API key is
+never logged nor put in an error message.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import os
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import aiohttp
 from langchain_core.callbacks import (
@@ -49,10 +50,11 @@ from langchain_core.messages import (
     ToolCallChunk,
     convert_to_openai_messages,
 )
+from langchain_core.messages.ai import add_usage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field, SecretStr
+from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
 
 from agent.errors import ModelNotFoundError
 from agent.models import ModelError
@@ -65,6 +67,14 @@ from agent.plugins.openai_wire import (
     sse_data,
     tool_spec,
     usage_of,
+)
+from agent.plugins.prompted_tools import (
+    parse_reply,
+    reply_schema,
+    requires_call,
+    response_format,
+    to_chat_messages,
+    tools_prompt,
 )
 
 log = logging.getLogger("agent.models.openai")
@@ -98,6 +108,14 @@ class OpenAICompatChatModel(BaseChatModel):
     """Longest silence while waiting for (a chunk of) the reply, in seconds."""
     extra_body: dict[str, Any] = Field(default_factory=dict)
     """More fields for the request body (``top_p``, ``seed``, ``response_format``, ...)."""
+    tool_calling: Literal["auto", "native", "prompted"] = "auto"
+    """How bound tools are offered. ``native``: the request's ``tools``. ``prompted``: described
+    in the system message, the reply constrained to a JSON call or answer by
+    ``response_format`` (``agent.plugins.prompted_tools``), for servers whose chat template has
+    no tools. ``auto``: native, until a request that requires a call gets a reply with none
+    (the server ignored the tools): that request is asked again prompted, and so is every
+    later one with tools."""
+    _ignores_tools: bool = PrivateAttr(default=False)
 
     @property
     def _llm_type(self) -> str:
@@ -179,13 +197,70 @@ class OpenAICompatChatModel(BaseChatModel):
             return await agenerate_from_stream(
                 self._astream(messages, stop, run_manager, **kwargs)
             )
-        body = self._body(messages, stop, stream=False, **kwargs)
+        if self._asks_prompted(kwargs):
+            return await self._prompted(messages, stop, **kwargs)
+        result = await self._request(self._body(messages, stop, stream=False, **kwargs))
+        reply = result.generations[0].message
+        if (self.tool_calling == "auto" and kwargs.get("tools")
+                and requires_call(kwargs.get("tool_choice"))
+                and not getattr(reply, "tool_calls", None)
+                and not getattr(reply, "invalid_tool_calls", None)):
+            log.info("%s ignored the tools (a call was required, none came): describing them "
+                     "in the prompt from now on", self.url)
+            self._ignores_tools = True
+            retried = await self._prompted(messages, stop, **kwargs)
+            again = retried.generations[0].message
+            if isinstance(again, AIMessage):  # both requests' tokens were spent
+                again.usage_metadata = add_usage(getattr(reply, "usage_metadata", None),
+                                                 again.usage_metadata)
+            return retried
+        return result
+
+    async def _request(self, body: dict[str, Any]) -> ChatResult:
         async with self._session() as session, self._post(session, body) as resp:
             try:
                 text = await resp.text()
             except (TimeoutError, aiohttp.ClientError) as exc:
                 raise self._transport_error(exc) from None
         return self._result(json_reply(text, self.url))
+
+    # Prompted tool calls ------------------------------------------------------------------
+    def _asks_prompted(self, kwargs: dict[str, Any]) -> bool:
+        """Are this request's tools to be offered in the prompt (see ``tool_calling``)?"""
+        if not kwargs.get("tools") or self.tool_calling == "native":
+            return False
+        return self.tool_calling == "prompted" or self._ignores_tools
+
+    async def _prompted(self, messages: list[BaseMessage], stop: list[str] | None,
+                        **kwargs: Any) -> ChatResult:
+        """The tools described in the system message, the reply constrained to one JSON call
+        or answer, parsed into ``tool_calls`` (what the embedded local model does)."""
+        tools, choice = kwargs.pop("tools"), kwargs.pop("tool_choice", None)
+        schema = reply_schema(tools, choice)
+        body = self._body([], stop, stream=False, **kwargs)
+        body["messages"] = to_chat_messages(messages, tools_prompt(tools, choice))
+        if schema is not None:
+            body["response_format"] = response_format(schema)
+        result = await self._request(body)
+        reply = result.generations[0].message
+        content, calls = parse_reply(str(reply.content))
+        valid: list[ToolCall] = []
+        invalid: list[InvalidToolCall] = []
+        for call in calls:
+            if isinstance(call["name"], str) and isinstance(call["args"], dict):
+                valid.append(ToolCall(name=call["name"], args=call["args"], id=call["id"],
+                                      type="tool_call"))
+            else:
+                invalid.append(InvalidToolCall(
+                    name=str(call["name"]), args=json.dumps(call["args"]), id=call["id"],
+                    error="the reply's tool or arguments are not a name and an object",
+                    type="invalid_tool_call"))
+        message = AIMessage(content=content, tool_calls=valid, invalid_tool_calls=invalid,
+                            usage_metadata=getattr(reply, "usage_metadata", None),
+                            response_metadata={**reply.response_metadata, "tool_calling":
+                                               "prompted"}, id=reply.id)
+        return ChatResult(generations=[ChatGeneration(message=message)],
+                          llm_output=result.llm_output)
 
     def _generate(
         self,
@@ -209,6 +284,10 @@ class OpenAICompatChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        if self._asks_prompted(kwargs):  # one JSON object: parsed whole, sent as one chunk
+            result = await self._prompted(messages, stop, **kwargs)
+            yield _as_chunk(result.generations[0].message)
+            return
         body = self._body(messages, stop, stream=True, **kwargs)
         async with self._session() as session, self._post(session, body) as resp:
             try:
@@ -339,6 +418,17 @@ class OpenAICompatChatModel(BaseChatModel):
                                  id=data.get("id"))
         return ChatGenerationChunk(message=message,
                                    generation_info=meta or None)
+
+
+def _as_chunk(message: BaseMessage) -> ChatGenerationChunk:
+    """A whole reply as one stream chunk (tool calls as chunks whose arguments are complete)."""
+    calls = [ToolCallChunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i,
+                           type="tool_call_chunk")
+             for i, c in enumerate(getattr(message, "tool_calls", None) or [])]
+    return ChatGenerationChunk(message=AIMessageChunk(
+        content=message.content, tool_call_chunks=calls,
+        usage_metadata=getattr(message, "usage_metadata", None),
+        response_metadata=message.response_metadata, id=message.id))
 
 
 class _Response:

@@ -18,7 +18,7 @@ from agent import Agent
 from agent.errors import AgentError
 from agent.plugin_manager import load_plugins
 from agent.plugins import llamacpp_chat as llamacpp
-from agent.plugins import llamacpp_prompt as prompting
+from agent.plugins import prompted_tools as prompting
 from agent.plugins.llamacpp_repeat import cut_repetition, loop_start
 from agent.registry import Registry, build_registry
 from agent.types import Answer

@@ -1,9 +1,12 @@
-"""How the embedded local model is asked for tool calls: the prompt and the grammar.
+"""Tool calls for a model that does not make them natively: the prompt and the JSON schema.
 
 The tools are described as compact signatures in the system message; the reply is
-constrained by llama.cpp's grammar engine to one JSON object (a call or an answer) built from
-the tools' parameter schemas; tool results go back as delimited data in a user turn, so any
-chat template works. Kept apart from the model class: this is the part to read (and test)
+constrained to one JSON object (a call or an answer) built from the tools' parameter schemas;
+tool results go back as delimited data in a user turn, so any chat template works. The
+embedded local model (``llamacpp_chat``) always asks this way, through llama.cpp's grammar
+engine; an OpenAI-compatible model (``openai_chat``) does when its server ignores ``tools``
+(llama.cpp's server with a chat template that has no tools, such as SmolLM2's), through
+``response_format``. Kept apart from the model classes: this is the part to read (and test)
 when a small model calls tools badly.
 """
 
@@ -96,6 +99,18 @@ def reply_schema(
         options.append(ANSWER_SCHEMA)
     schema: dict[str, Any] = options[0] if len(options) == 1 else {"anyOf": options}
     return {**schema, "x-guidance": {"whitespace_flexible": False}}
+
+
+def requires_call(tool_choice: Any) -> bool:
+    """Does ``tool_choice`` (OpenAI's form) oblige the model to call a tool?"""
+    return _choice_name(tool_choice) not in (None, "auto", "none")
+
+
+def response_format(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's ``response_format`` constraining a reply to ``schema`` (llama.cpp's and vLLM's
+    servers turn it into a grammar); without the llguidance hint only llama.cpp reads."""
+    plain = {k: v for k, v in schema.items() if k != "x-guidance"}
+    return {"type": "json_schema", "json_schema": {"name": "reply", "schema": plain}}
 
 
 def _choice_name(tool_choice: Any) -> str | None:
