@@ -152,6 +152,7 @@ def test_time_in_a_city_ranks_the_two_time_zone_tools_first(retriever: BM25Retri
 
 def test_hits_are_sorted_positive_and_unique(retriever: BM25Retriever, registry: Registry) -> None:
     hits = retriever.search("convert a date or a time", 100)
+    assert len(hits) >= 3  # the time tools and more share words with the query
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
     assert all(s > 0 for s in scores)
