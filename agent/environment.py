@@ -186,7 +186,8 @@ class Environment:
             from agent.errors import ModelNotFoundError
 
             raise ModelNotFoundError(
-                "this planner needs a chat model: pass model=... (or --model ID)"
+                "this planner needs a chat model: pass --model ID (`agent models` lists "
+                "them) or set $AGENT_MODEL; in code, Agent(model=...)"
             )
         name = getattr(model, "model_name", None) or type(model).__name__
         return model, self.begin_step("model", name, parent_id)

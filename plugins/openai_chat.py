@@ -142,6 +142,9 @@ class OpenAICompatChatModel(BaseChatModel):
         key = self._key()
         if key:
             headers["Authorization"] = f"Bearer {key}"
+        elif self.url.startswith(OPENAI_URL + "/"):  # a sure 401, after a round trip
+            raise ModelError(f"no API key for {self.url}: set ${self.api_key_env} (or "
+                             "$OPENAI_BASE_URL for another server)")
         return headers
 
     def _body(self, messages: list[BaseMessage], stop: list[str] | None, stream: bool,

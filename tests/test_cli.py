@@ -126,3 +126,16 @@ def test_corrupt_database_is_one_line_and_left_untouched(agent_home: Path, run_c
     out = run_cli("call", "calculate", "expression=1+1")
     assert "not a SQLite database" in one_line_error(out)
     assert db.read_bytes() == garbage
+
+
+def test_model_errors_say_what_to_do(run_cli) -> None:
+    out = run_cli("run", "--planner", "react", "hi", env={"AGENT_MODEL": ""})
+    assert out.returncode != 0
+    assert one_line_error(out) == (
+        "error: this planner needs a chat model: pass --model ID (`agent models` lists them) "
+        "or set $AGENT_MODEL; in code, Agent(model=...)")
+    out = run_cli("run", "--planner", "react", "--model", "openai:gpt-4o-mini", "hi",
+                  env={"OPENAI_API_KEY": "", "OPENAI_BASE_URL": ""})
+    assert out.returncode != 0
+    assert one_line_error(out).startswith(
+        "error: no API key for https://api.openai.com/v1/chat/completions: set $OPENAI_API_KEY")

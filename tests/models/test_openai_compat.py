@@ -317,6 +317,17 @@ async def test_401_names_the_env_var_and_never_shows_the_key(
     assert "\n" not in str(err.value)
 
 
+async def test_openai_without_a_key_fails_before_any_request(
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
+    m = OpenAICompatChatModel(model="gpt-4o-mini", connect_timeout=0.001)
+    with pytest.raises(ModelError, match=r"^no API key for https://api\.openai\.com/v1/chat/"
+                       r"completions: set \$OPENAI_API_KEY"):
+        await m.ainvoke("hi")
+
+
 async def test_404_for_an_unknown_model_or_a_wrong_url(fake: Fake) -> None:
     with pytest.raises(ModelError, match=r"model 'missing' or URL .* not found \(HTTP 404\)"):
         await model(fake, "missing").ainvoke("hi")
