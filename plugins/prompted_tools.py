@@ -21,6 +21,9 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from agent.errors import AgentError
 
+#: Tokens a constrained reply may use at least, so a call is never cut short.
+TOOL_BUDGET = 256
+
 # Constrained tool calls ----------------------------------------------------------------------
 _ANNOTATIONS = {"description", "title", "examples", "default", "$comment", "deprecated",
                 "readOnly", "writeOnly"}

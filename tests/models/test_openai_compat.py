@@ -188,8 +188,8 @@ async def test_bind_tools_accepts_our_specs_functions_and_pydantic(fake: Fake) -
 
         city: str
 
-    bound = model(fake, "ok").bind_tools([as_tool(calculate).spec(), add, Weather],
-                                         tool_choice="auto")
+    bound = model(fake, "ok", tool_calling="native").bind_tools(  # no probe first
+        [as_tool(calculate).spec(), add, Weather], tool_choice="auto")
     reply = await bound.ainvoke("what is 2 + 2?")
     tools = fake.calls[0]["body"]["tools"]
     assert [t["function"]["name"] for t in tools] == ["calculate", "add", "Weather"]
@@ -225,7 +225,7 @@ async def test_malformed_tool_arguments_become_invalid_tool_calls(fake: Fake) ->
 
 
 async def test_stream_accumulates_split_tool_call_deltas_and_usage(fake: Fake) -> None:
-    m = model(fake, "ok")
+    m = model(fake, "ok", tool_calling="native")
     chunks = [c async for c in m.bind_tools([{"type": "function", "function": {
         "name": "calculate", "parameters": {}}}]).astream("go")]
     assert fake.calls[0]["body"]["stream"] is True
@@ -244,7 +244,7 @@ async def test_stream_accumulates_split_tool_call_deltas_and_usage(fake: Fake) -
 
 
 async def test_streaming_flag_makes_ainvoke_read_events(fake: Fake) -> None:
-    reply = await model(fake, "ok", streaming=True).bind_tools(
+    reply = await model(fake, "ok", streaming=True, tool_calling="native").bind_tools(
         [{"type": "function", "function": {"name": "calculate", "parameters": {}}}]
     ).ainvoke("go")
     assert fake.calls[0]["body"]["stream"] is True
