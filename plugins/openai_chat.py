@@ -244,7 +244,13 @@ class OpenAICompatChatModel(BaseChatModel):
             return known, None
         if requires_call(kwargs.get("tool_choice")) or self.url.startswith(OPENAI_URL + "/"):
             return True, None
-        probe = await self._request(probe_body(self.model_name))
+        try:
+            probe = await self._request(probe_body(self.model_name))
+        except ModelError as exc:
+            if exc.status not in (400, 422):  # the request itself would fail the same way
+                raise
+            KNOWN[self._server_key] = True  # refuses tool_choice "required": ask natively
+            return True, None
         called = made_call(probe, probe=True)
         if called is not None:
             KNOWN[self._server_key] = called

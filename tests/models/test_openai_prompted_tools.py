@@ -4,7 +4,7 @@ Model ``fake`` ignores ``tools`` (as llama.cpp's server does with a chat templat
 none): it answers a request with tools in plain text, and one with ``response_format`` with
 the JSON its last user message asks for (``json:{...}``), else a call of ``calculate``.
 Model ``native`` calls the first tool it is given when the last message says "call", and
-answers in text otherwise.
+answers in text otherwise; ``no-required`` too, but refuses ``tool_choice: required`` (400).
 """
 
 from __future__ import annotations
@@ -46,7 +46,10 @@ async def server() -> AsyncIterator[Server]:
         body = await request.json()
         state.bodies.append(body)
         last = body["messages"][-1]["content"]
-        if body["model"] == "native":
+        if body["model"] == "no-required" and body.get("tool_choice") == "required":
+            return web.json_response({"error": {"message": "tool_choice 'required' is not "
+                                                "supported"}}, status=400)
+        if body["model"] in ("native", "no-required"):
             message: dict[str, Any] = {"role": "assistant", "content": "It is 4."}
             if body.get("tools") and "call" in last.lower():
                 fn = body["tools"][0]["function"]["name"]
@@ -198,3 +201,14 @@ async def test_a_reply_that_is_no_call_shape_is_an_invalid_call(server: Server) 
     assert reply.tool_calls == []
     (bad,) = reply.invalid_tool_calls
     assert bad["name"] == "calculate" and bad["args"] == "[1, 2]" and bad["error"]
+
+
+async def test_a_server_refusing_required_calls_is_asked_natively(server: Server) -> None:
+    m = model(server, "no-required")
+    reply = await m.bind_tools([as_tool(calculate)]).ainvoke([HumanMessage("call it")])
+    assert [c["name"] for c in reply.tool_calls] == ["calculate"]
+    probe, asked = server.bodies
+    assert probe["tool_choice"] == "required" and asked["tools"][0]["function"]["name"] == (
+        "calculate")
+    await m.bind_tools([as_tool(calculate)]).ainvoke([HumanMessage("hi")])
+    assert len(server.bodies) == 3  # probed once
