@@ -288,12 +288,15 @@ class OpenAICompatChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        spent: UsageMetadata | None = None
         if kwargs.get("tools") and self.tool_calling != "native":
             native, spent = await self._takes_tools(kwargs)
             if not native:  # one JSON object: parsed whole, sent as one chunk
                 result = with_usage(await self._prompted(messages, stop, **kwargs), spent)
                 yield _as_chunk(result.generations[0].message)
                 return
+        if spent is not None:  # a probe's tokens: counted when the chunks are added up
+            yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=spent))
         body = self._body(messages, stop, stream=True, **kwargs)
         async with self._session() as session, self._post(session, body) as resp:
             try:

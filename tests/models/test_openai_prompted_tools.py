@@ -38,11 +38,23 @@ class Server:
     bodies: list[dict[str, Any]] = field(default_factory=list)
 
 
+async def _events(request: web.Request, text: str) -> web.StreamResponse:
+    """``text`` as server-sent events, then the usage."""
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+    await resp.prepare(request)
+    for data in ({"choices": [{"index": 0, "delta": {"content": text}}]},
+                 {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+                 {"choices": [], "usage": USAGE}):
+        await resp.write(f"data: {json.dumps({'id': 'chatcmpl-s', **data})}\n\n".encode())
+    await resp.write(b"data: [DONE]\n\n")
+    return resp
+
+
 @pytest.fixture
 async def server() -> AsyncIterator[Server]:
     state = Server()
 
-    async def completions(request: web.Request) -> web.Response:
+    async def completions(request: web.Request) -> web.StreamResponse:
         body = await request.json()
         state.bodies.append(body)
         last = body["messages"][-1]["content"]
@@ -56,6 +68,8 @@ async def server() -> AsyncIterator[Server]:
                 message = {"role": "assistant", "content": None, "tool_calls": [
                     {"id": "call_n", "type": "function",
                      "function": {"name": fn, "arguments": "{}"}}]}
+            if body.get("stream"):
+                return await _events(request, message["content"] or "")
             return web.json_response({"id": "chatcmpl-n", "model": "native", "usage": USAGE,
                                       "choices": [{"index": 0, "message": message,
                                                    "finish_reason": "stop"}]})
@@ -212,3 +226,14 @@ async def test_a_server_refusing_required_calls_is_asked_natively(server: Server
         "calculate")
     await m.bind_tools([as_tool(calculate)]).ainvoke([HumanMessage("hi")])
     assert len(server.bodies) == 3  # probed once
+
+
+async def test_a_probe_before_a_stream_counts_in_its_tokens(server: Server) -> None:
+    m = model(server, "native")
+    chunks = [c async for c in m.bind_tools([as_tool(calculate)]).astream(
+        [HumanMessage("hi")])]
+    total = chunks[0]
+    for c in chunks[1:]:
+        total = total + c
+    assert total.content == "It is 4."
+    assert total.usage_metadata["input_tokens"] == 14  # the probe's 7 and the reply's 7
