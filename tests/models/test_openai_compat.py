@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from pydantic import BaseModel
+from support.loopback import loopback
 
 from agent import Agent, tool
 from agent.models import ModelError
@@ -143,16 +144,9 @@ async def fake() -> AsyncIterator[Fake]:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", completions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}/v1"
-    try:
+    async with loopback(app, "/v1") as url:
+        state.url = url
         yield state
-    finally:
-        await runner.cleanup()
 
 
 def model(fake: Fake, name: str, **options: Any) -> OpenAICompatChatModel:

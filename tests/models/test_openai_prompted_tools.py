@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from support.loopback import loopback
 
 from agent import tool
 from agent.plugins.openai_chat import OpenAICompatChatModel
@@ -85,16 +86,9 @@ async def server() -> AsyncIterator[Server]:
 
     app = web.Application()
     app.router.add_post("/v1/chat/completions", completions)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    state.url = f"http://127.0.0.1:{port}/v1"
-    try:
+    async with loopback(app, "/v1") as url:
+        state.url = url
         yield state
-    finally:
-        await runner.cleanup()
 
 
 def model(server: Server, name: str = "fake", **options: Any) -> OpenAICompatChatModel:
