@@ -34,6 +34,7 @@ from agent.refs import LITERAL, REF, find_refs, substitute
 from agent.types import Answer, Step, Task, Tool, ToolResult
 
 from .llm import (
+    FittingTools,
     describe_tools,
     literal_args,
     offered_tools,
@@ -207,21 +208,32 @@ class CompilerPlanner:
 
     max_replans: new plans after the first; max_tasks: tasks per plan (more are not run);
     max_tools: offer at most this many tools (the retriever picks them).
+    first_tools: the tools the first plan's prompt describes: ``"fitting"`` (default) the
+    ones that fit the query (``FittingTools``; all when none fit), ``"all"`` every offered
+    tool. Replans describe them all, and a plan may call any offered tool.
     """
 
     name = "compiler"
 
-    def __init__(self, *, max_replans: int = 2, max_tasks: int = 20, max_tools: int = 40) -> None:
+    def __init__(self, *, max_replans: int = 2, max_tasks: int = 20, max_tools: int = 40,
+                 first_tools: str = "fitting") -> None:
+        if first_tools not in ("fitting", "all"):
+            raise ValueError(f"first_tools must be 'fitting' or 'all', not {first_tools!r}")
         self.max_replans = max_replans
         self.max_tasks = max_tasks
         self.max_tools = max_tools
+        self.first_tools = first_tools
+        self._fitting = FittingTools()
 
     async def run(self, task: Task, env: Environment) -> Answer:
         tools = offered_tools(env, task.query, self.max_tools)
-        system = SystemMessage(prompt("compiler_planner", tools=describe_tools(tools.values())))
+        every = tools.values()
+        fitting = self._fitting(env, task.query, tools) if self.first_tools == "fitting" else []
         history = ""
         reason = ""
         for attempt in range(self.max_replans + 1):
+            shown = every if attempt or not fitting else fitting
+            system = SystemMessage(prompt("compiler_planner", tools=describe_tools(shown)))
             messages: list[BaseMessage] = [system, HumanMessage(task.query)]
             if attempt:
                 messages.append(HumanMessage(prompt("compiler_replan", history=history,

@@ -28,6 +28,7 @@ from agent.environment import Environment
 from agent.types import Answer, Task, Tool
 
 from .llm import (
+    FittingTools,
     call_message,
     in_order,
     last_step,
@@ -62,11 +63,12 @@ class Node:
 
 
 class _Search:
-    def __init__(self, planner: DfsdtPlanner, env: Environment, tools: dict[str, Tool]) -> None:
+    def __init__(self, planner: DfsdtPlanner, env: Environment, tools: dict[str, Tool],
+                 shown: list[Tool]) -> None:
         self.planner = planner
         self.env = env
         self.tools = tools
-        self.offered = [*tools.values(), _give_up_tool()]
+        self.offered = [*shown, _give_up_tool()]
         self.nodes = 0
         self.answer: str | None = None
         self.path: list[str] = []
@@ -128,23 +130,30 @@ class DfsdtPlanner:
 
     width: children tried per node; max_nodes: model calls in all; max_depth: tool steps on
     one path; max_tools: offer at most this many tools (the retriever picks them).
+    tools: what the model is shown at every node: ``"fitting"`` (default) the tools that fit
+    the query (``FittingTools``; all when none fit), ``"all"`` every offered tool.
     """
 
     name = "dfsdt"
 
     def __init__(self, *, width: int = 2, max_nodes: int = 12, max_depth: int = 6,
-                 max_tools: int = 40) -> None:
+                 max_tools: int = 40, tools: str = "fitting") -> None:
         if width < 1 or max_nodes < 1 or max_depth < 0:
             raise ValueError("width and max_nodes must be at least 1, max_depth at least 0")
+        if tools not in ("fitting", "all"):
+            raise ValueError(f"tools must be 'fitting' or 'all', not {tools!r}")
         self.width = width
         self.max_nodes = max_nodes
         self.max_depth = max_depth
         self.max_tools = max_tools
+        self.tools = tools
+        self._fitting = FittingTools()
 
     async def run(self, task: Task, env: Environment) -> Answer:
         tools = offered_tools(env, task.query, self.max_tools)
         tools.pop(GIVE_UP, None)  # the search's own action; a tool of that name is hidden
-        search = _Search(self, env, tools)
+        shown = self._fitting(env, task.query, tools) if self.tools == "fitting" else []
+        search = _Search(self, env, tools, shown or list(tools.values()))
         root = Node([SystemMessage(prompt("dfsdt_system")), HumanMessage(task.query)],
                     None, 0, [])
         found = await search.expand(root)

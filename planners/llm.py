@@ -220,6 +220,37 @@ def offered_tools(env: Environment, query: str, max_tools: int) -> dict[str, Too
     return {t.name: t for t in env.retrieve(query, max_tools)}
 
 
+class FittingTools:
+    """The offered tools that fit a query, found without a model: those the LLM-free
+    ``dataflow`` planner would call ("what is 12 * 7" is an expression for the calculator),
+    then the retriever's best five. None fit: an empty list.
+
+    Why: a small model shown just these reads a short prompt (the 16 built-in tools are
+    ~2,200 tokens, ~20 s on two cores) and picks among few instead of a random one.
+    """
+
+    def __init__(self) -> None:
+        self._dataflow: Any = None
+
+    def __call__(self, env: Environment, query: str, tools: Mapping[str, Tool]) -> list[Tool]:
+        planned = self._planned(query, tools)
+        try:
+            found = [t.name for t in env.retrieve(query, 5) if t.name in tools]
+        except Exception:  # a hint only: a broken retriever is no reason to fail the run
+            found = []
+        return [tools[name] for name in dict.fromkeys(planned + found)]
+
+    def _planned(self, query: str, tools: Mapping[str, Tool]) -> list[str]:
+        from .dataflow import DataflowPlanner
+
+        if self._dataflow is None:
+            self._dataflow = DataflowPlanner()
+        try:
+            return [c.name for c in self._dataflow.plan(query, dict(tools)).calls]
+        except Exception:  # a hint only: a planner error must not stop the run
+            return []
+
+
 # Streaming through the environment --------------------------------------------------------
 async def stream_model(env: Environment, messages: list[BaseMessage],
                        on_text: Callable[[str, Step], None], *, parent_id: str | None = None,

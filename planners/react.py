@@ -22,6 +22,7 @@ from agent.environment import Environment
 from agent.types import Answer, Run, Task, Tool, ToolResult
 
 from .llm import (
+    FittingTools,
     ReplyError,
     call_message,
     describe_tools,
@@ -69,7 +70,7 @@ class ReactPlanner:
         self.native_tools = native_tools
         self.first_tool_choice = first_tool_choice
         self.later_tools = later_tools
-        self._dataflow: Any = None
+        self._fitting = FittingTools()
 
     async def run(self, task: Task, env: Environment) -> Answer:
         tools = offered_tools(env, task.query, self.max_tools)
@@ -121,27 +122,10 @@ class ReactPlanner:
             return self.first_tool_choice, offered
         if not tools:
             return None, offered
-        planned = self._planned(task.query, tools)
-        try:
-            found = [t.name for t in env.retrieve(task.query, 5) if t.name in tools]
-        except Exception:  # a hint only, like the planner's: a broken retriever is no reason
-            found = []  # to fail the run
-        fitting = list(dict.fromkeys(planned + found))
+        fitting = self._fitting(env, task.query, tools)
         if not fitting:
             return None, offered
-        return "required", [tools[n] for n in fitting]
-
-    def _planned(self, query: str, tools: dict[str, Tool]) -> list[str]:
-        """The tools the LLM-free planner would call: it reads what words miss ("what is
-        12 * 7" is an expression for the calculator) in a few milliseconds."""
-        from .dataflow import DataflowPlanner
-
-        if self._dataflow is None:
-            self._dataflow = DataflowPlanner()
-        try:
-            return [c.name for c in self._dataflow.plan(query, tools).calls]
-        except Exception:  # a hint only: a planner error must not stop the run
-            return []
+        return "required", fitting
 
     async def _json(self, task: Task, env: Environment, tools: dict[str, Tool]) -> Answer:
         system = prompt("react_json", tools=describe_tools(tools.values()))

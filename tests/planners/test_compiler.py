@@ -29,7 +29,7 @@ async def slow(key: str) -> dict:
     Args:
         key: what to fetch
     """
-    STARTS[key] = time.perf_counter()
+    STARTS[key] = time.time()  # the clock of Step.started_at
     await asyncio.sleep(0.2)
     return {"key": key, "value": len(key)}
 
@@ -76,13 +76,13 @@ async def test_independent_tasks_start_together_before_the_plan_ends():
     ])
     model = scripted(plan, say("Thought: done\nAnswer: 9"))
     agent = agent_with(model)
-    t0 = time.perf_counter()
     run = await agent.run("alpha plus beta")
     assert run.status == "ok" and run.answer == "9"
-    stream_end = t0 + 0.3  # at least: the third chunk came 300 ms after the start
+    plan_step = run.steps[0]
+    # the third chunk came at least 300 ms after the plan began streaming
+    stream_end = plan_step.started_at + 0.3
     assert abs(STARTS["alpha"] - STARTS["beta"]) < 0.01
     assert STARTS["alpha"] < stream_end and STARTS["beta"] < stream_end
-    plan_step = run.steps[0]
     assert plan_step.kind == "model" and plan_step.data["streamed"] is True
     tool_steps = [s for s in run.steps if s.kind == "tool_calls"]
     assert {s.name for s in tool_steps} == {"$1 slow", "$2 slow", "$3 add"}
@@ -124,7 +124,26 @@ async def test_joiner_replans_once_then_answers():
     assert len(replan) == 3 and isinstance(replan[2], HumanMessage)
     assert "Reason for replanning: pass a non-empty text" in replan[2].content
     assert "ValueError: empty text" in replan[2].content
-    assert replan[0] == model.requests[0].messages[0]  # the same system prompt
+    first = model.requests[0].messages[0].content
+    assert "- shout:" in first and "- slow:" not in first  # the tool that fits "shout hi"
+    assert all(f"- {name}:" in replan[0].content for name in ("shout", "slow", "add"))
+
+
+async def test_first_tools_all_describes_every_tool_in_the_first_plan():
+    model = scripted('1. shout(text="hi")\n2. join()\n', say("Answer: HI"))
+    run = await agent_with(model, first_tools="all").run("shout hi")
+    assert run.answer == "HI"
+    first = model.requests[0].messages[0].content
+    assert all(f"- {name}:" in first for name in ("shout", "slow", "add"))
+    with pytest.raises(ValueError, match="first_tools"):
+        CompilerPlanner(first_tools="some")
+
+
+async def test_a_plan_may_call_a_tool_its_prompt_did_not_describe():
+    model = scripted('1. add(a=1, b=2)\n2. join()\n', say("Answer: 3"))
+    run = await agent_with(model).run("shout hi")
+    assert "- add:" not in model.requests[0].messages[0].content
+    assert run.answer == "3" and [r.content for r in run.results] == [3]
 
 
 async def test_replans_are_bounded():

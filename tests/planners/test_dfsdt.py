@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 from scripted import call, say, scripted
 
@@ -132,3 +133,32 @@ async def test_end_to_end_with_the_local_model():
     assert run.status in ("ok", "error", "max_steps"), run.error
     assert run.steps[-1].kind == "solution" or run.status == "max_steps"
     assert all_calls_validated(agent, run)
+
+
+@tool
+def weather(city: str) -> str:
+    """The weather in a city.
+
+    Args:
+        city: the city
+    """
+    return "sunny"
+
+
+async def test_only_the_tools_that_fit_are_shown_unless_all_are_asked_for():
+    agent = Agent(tools=[lookup, weather], planner=DfsdtPlanner(), model=scripted(
+        say("1815")), store=False)
+    await agent.run("When was Ada born? Look her up.")
+    shown = [t["function"]["name"] for t in agent.model.bound[0]]
+    assert shown == ["lookup", "give_up"]
+    every = Agent(tools=[lookup, weather], planner=DfsdtPlanner(tools="all"),
+                  model=scripted(say("1815")), store=False)
+    await every.run("When was Ada born? Look her up.")
+    assert [t["function"]["name"] for t in every.model.bound[0]] == [
+        "lookup", "weather", "give_up"]
+    nothing_fits = Agent(tools=[lookup, weather], planner=DfsdtPlanner(),
+                         model=scripted(say("hello")), store=False)
+    await nothing_fits.run("hello")
+    assert len(nothing_fits.model.bound[0]) == 3  # none fit: all are shown
+    with pytest.raises(ValueError, match="tools must be"):
+        DfsdtPlanner(tools="few")
