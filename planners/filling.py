@@ -372,9 +372,10 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
                                       dataclasses.replace(p, role=role_hint), role)
                 pairs.append((s, p, v, option))
                 continue
-            s = score(p, v, role_hint)
-            if s is None:
+            scored = score(p, v, role_hint)
+            if scored is None:
                 continue
+            s = scored
             threshold = 0.45 if p.required else 1.4
             if s >= threshold:
                 pairs.append((s, p, v, None))

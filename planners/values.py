@@ -274,9 +274,9 @@ def extract(text: str, *, today: dt.date | None = None,
             if _safe_date(*map(int, t.text.split("-"))):
                 out.append(Value("date", t.text, t.text, t.start, t.end, cue))
         elif t.kind == "slash":
-            m, d, y = (int(x) for x in t.text.split("/"))
-            y += 2000 if y < 100 else 0
-            parsed = _safe_date(y, m, d) or _safe_date(y, d, m)
+            first, second, year = (int(x) for x in t.text.split("/"))
+            year += 2000 if year < 100 else 0
+            parsed = _safe_date(year, first, second) or _safe_date(year, second, first)
             if parsed:
                 out.append(Value("date", parsed.isoformat(), t.text, t.start, t.end, cue))
         elif t.kind == "clock" and (hhmm := _clock(t.text)):

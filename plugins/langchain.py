@@ -95,7 +95,7 @@ def _agent_caller(agent: Any) -> Caller:
 def _executor_caller(executor: Any) -> Caller:
     async def call(name: str, args: dict[str, Any]) -> ToolResult:
         [result] = await executor.execute([{"name": name, "args": _literal(args), "id": "1"}])
-        return result  # type: ignore[no-any-return]
+        return result
 
     return call
 

@@ -242,9 +242,9 @@ class _Builder:
                              self.timeout, body_required)
         output = self._output(op)
         # The object around the arguments is ours and valid; its parts come from the spec.
-        parts = [(f".properties.{k}", v) for k, v in properties.items()]
-        parts += [(f".$defs.{k}", v) for k, v in defs.items()] + [("output", output or {})]
-        for where, schema in parts:
+        pieces = [(f".properties.{k}", v) for k, v in properties.items()]
+        pieces += [(f".$defs.{k}", v) for k, v in defs.items()] + [("output", output or {})]
+        for where, schema in pieces:
             problem = self.checker.error(schema, where)
             if problem:
                 raise ToolDefinitionError(problem)
