@@ -16,7 +16,9 @@ start independently. Then a joiner step (``prompts/compiler_joiner``) answers, o
 a new plan (at most ``max_replans`` times) with the results so far as context.
 
 A task whose dependency failed, or whose line cannot be parsed, does not run; the joiner is
-told why. A task's arguments are checked by the executor like any other call.
+told why. A task's arguments are checked by the executor like any other call. A model that
+decodes under a grammar (``accepts_grammar``: the embedded ``local:`` model) writes the plan
+under one (``compiler_grammar``), so even a small model's plan is lines of valid calls.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from agent.environment import Environment
 from agent.refs import LITERAL, REF, find_refs, substitute
 from agent.types import Answer, Step, Task, Tool, ToolResult
 
+from .compiler_grammar import GRAMMAR_TASKS, plan_grammar
 from .llm import (
     FittingTools,
     describe_tools,
@@ -238,7 +241,9 @@ class CompilerPlanner:
             if attempt:
                 messages.append(HumanMessage(prompt("compiler_replan", history=history,
                                                     reason=reason)))
-            rnd = await self._plan_and_execute(messages, tools, env)
+            options = ({"grammar": plan_grammar(shown, min(self.max_tasks, GRAMMAR_TASKS))}
+                       if getattr(env.agent.model, "accepts_grammar", False) and shown else {})
+            rnd = await self._plan_and_execute(messages, tools, env, **options)
             report = _report(rnd)
             history = f"{history}\n\n{report}".strip() if history else report
             verdict, text = await self._join(task, report, env)
@@ -249,7 +254,7 @@ class CompilerPlanner:
                       status="error")
 
     async def _plan_and_execute(self, messages: list[BaseMessage], tools: dict[str, Tool],
-                                env: Environment) -> Round:
+                                env: Environment, **options: Any) -> Round:
         rnd = Round()
 
         def on_text(text: str, step: Step) -> None:
@@ -259,7 +264,7 @@ class CompilerPlanner:
                 self._line(line, rnd, tools, env, step)
 
         try:
-            _, step = await stream_model(env, messages, on_text)
+            _, step = await stream_model(env, messages, on_text, **options)
             if rnd.buffer.strip():
                 self._line(rnd.buffer, rnd, tools, env, step)
             rnd.buffer = ""

@@ -254,9 +254,9 @@ class FittingTools:
 # Streaming through the environment --------------------------------------------------------
 async def stream_model(env: Environment, messages: list[BaseMessage],
                        on_text: Callable[[str, Step], None], *, parent_id: str | None = None,
-                       ) -> tuple[AIMessage, Step]:
+                       **options: Any) -> tuple[AIMessage, Step]:
     """Stream a reply, passing each text delta (and the model step) to ``on_text``; traced
-    like ``call_model``.
+    like ``call_model``. ``options`` go to the model's request (a ``grammar``, ...).
 
     The step records tokens (from the chunks' ``usage_metadata``) and time, and the reply
     joins the run's transcript. The environment's model-step bookkeeping is shared
@@ -266,7 +266,7 @@ async def stream_model(env: Environment, messages: list[BaseMessage],
     merged: Any = None
     first_at: float | None = None
     try:
-        async for chunk in model.astream(messages):
+        async for chunk in model.astream(messages, **options):
             merged = chunk if merged is None else merged + chunk
             text = chunk.content if isinstance(chunk.content, str) else chunk.text
             if text:

@@ -85,7 +85,7 @@ import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from langchain_core.callbacks import (
@@ -244,6 +244,8 @@ class LlamaCppChatModel(BaseChatModel):
     """A GGUF chat model run in process by llama.cpp; tool calls by constrained decoding."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
+    #: A request may carry ``grammar`` (GBNF) to shape a free-text reply (``compiler``'s plan).
+    accepts_grammar: ClassVar[bool] = True
 
     model_path: str
     n_ctx: int = 8192
@@ -323,6 +325,8 @@ class LlamaCppChatModel(BaseChatModel):
             import xllamacpp
 
             req["grammar"] = xllamacpp.json_schema_to_grammar(schema)
+        elif kwargs.get("grammar"):
+            req["grammar"] = str(kwargs["grammar"])  # free text in a given shape
         return req, schema is not None
 
     def _generate(
@@ -348,7 +352,9 @@ class LlamaCppChatModel(BaseChatModel):
                           llm_output={"model_name": self.model_name, "usage": reply.usage})
 
     def _reply(self, constrained: bool, kwargs: dict[str, Any]) -> Reply:
-        repeats = int(kwargs.get("max_repeats", self.max_repeats))
+        # Text in a grammar's shape is bounded by it, and its lines look alike by design
+        repeats = 0 if kwargs.get("grammar") else int(kwargs.get("max_repeats",
+                                                                 self.max_repeats))
         return Reply(self.model_name, constrained, repeats)
 
     async def _agenerate(

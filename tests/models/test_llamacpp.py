@@ -7,6 +7,7 @@ minute on 2 cores.
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import jsonschema
@@ -273,3 +274,13 @@ async def test_agent_run_end_to_end(registry: Registry, model: Any) -> None:
     assert kinds == ["model", "tool_calls", "model"]
     assert cut_repetition(run.answer) == run.answer  # no sentence said over and over
     assert run.tokens_in > 0 and run.tokens_out > 0
+
+
+async def test_a_grammar_shapes_free_text_and_turns_the_loop_check_off(model: Any) -> None:
+    line = "Add one and two, then add them again.\n"
+    grammar = f"root ::= ({json.dumps(line)}){{5}} \"Done.\""  # the loop check cuts 3 alike
+    chunks = [c async for c in model.astream("Write a plan.", grammar=grammar, max_tokens=400)]
+    text = "".join(str(c.content) for c in chunks)
+    assert text == line * 5 + "Done."  # whole
+    reply = await model.ainvoke("Yes or no?", grammar='root ::= "yes" | "no"')
+    assert reply.content in ("yes", "no") and not reply.tool_calls

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any, ClassVar
 
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
-from scripted import Chunks, say, scripted
+from pydantic import Field
+from scripted import Chunks, ScriptedTextModel, say, scripted
 
 from agent import Agent, tool
 from agent.planners.compiler import (
@@ -244,4 +246,37 @@ async def test_end_to_end_with_the_local_model():
     assert run.status in ("ok", "error"), run.error
     assert [s.kind for s in run.steps][-1] == "model"  # the joiner had the last word
     assert run.steps[0].kind == "model" and run.steps[0].data["streamed"] is True
+    # the plan's grammar holds even a 135M model to the format: its tasks run and validate
+    assert run.results and all(r.name == "add" for r in run.results)
     assert all_calls_validated(agent, run)
+
+
+class Recording(ScriptedTextModel):
+    """A scripted model that keeps the ``grammar`` each streamed request came with."""
+
+    grammars: list[Any] = Field(default_factory=list)
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kwargs):
+        self.grammars.append(kwargs.get("grammar"))
+        async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+            yield chunk
+
+
+class GrammarModel(Recording):
+    """One that takes a ``grammar``, as the embedded local model does."""
+
+    accepts_grammar: ClassVar[bool] = True
+
+
+async def test_a_model_that_takes_a_grammar_is_held_to_the_plan_format():
+    model = GrammarModel(script=['1. shout(text="")\n2. join()\n', say("Replan: again"),
+                                 '1. shout(text="hi")\n2. join()\n', say("Answer: HI")])
+    run = await agent_with(model).run("shout hi")
+    assert run.answer == "HI"
+    first, replan = model.grammars
+    assert 'line1 ::= "1. " call "\\n"' in first and '"shout(" "text=" (ref | string)' in first
+    assert '"slow(' not in first and '"slow(" "key=" (ref | string) ")"' in replan
+    assert 'line8 ::= "8. " call "\\n" ("9. join()")' in first  # at most 8 tasks
+    plain = Recording(script=['1. shout(text="hi")\n2. join()\n', say("Answer: HI")])
+    await agent_with(plain).run("shout hi")
+    assert plain.grammars == [None]  # a model that takes none is not sent one
