@@ -3,10 +3,10 @@
 A small model asked for LLMCompiler's numbered plan often answers the question instead
 ("12 * 7 = 88") and no task runs. A model that accepts a grammar (``accepts_grammar``, the
 embedded ``local:`` model) is held to the format: tasks numbered from 1, each a call of a
-shown tool with keyword arguments among its parameters, each value of its parameter's type
-(or enum) or a ``$N`` reference,
-the last line ``N. join()``; at least one task, at most ``max_tasks``. What a line means is
-still checked by ``parse_line`` and the executor: the grammar only shapes the text.
+shown tool with its required arguments (then optional ones), each value of its parameter's
+type or enum, or a ``$N`` reference; the last line ``N. join()``; at least one task, at most
+``max_tasks``. What a line means is still checked by ``parse_line`` and the executor: the
+grammar only shapes the text.
 """
 
 from __future__ import annotations
