@@ -232,7 +232,7 @@ class FittingTools:
     def __init__(self) -> None:
         self._dataflow: Any = None
 
-    def __call__(self, env: Environment, query: str, tools: Mapping[str, Tool]) -> list[Tool]:
+    def __call__(self, env: Environment, query: str, tools: dict[str, Tool]) -> list[Tool]:
         planned = self._planned(query, tools)
         try:
             found = [t.name for t in env.retrieve(query, 5) if t.name in tools]
@@ -240,13 +240,13 @@ class FittingTools:
             found = []
         return [tools[name] for name in dict.fromkeys(planned + found)]
 
-    def _planned(self, query: str, tools: Mapping[str, Tool]) -> list[str]:
+    def _planned(self, query: str, tools: dict[str, Tool]) -> list[str]:
         from .dataflow import DataflowPlanner
 
         if self._dataflow is None:
             self._dataflow = DataflowPlanner()
         try:
-            return [c.name for c in self._dataflow.plan(query, dict(tools)).calls]
+            return [c.name for c in self._dataflow.plan(query, tools).calls]
         except Exception:  # a hint only: a planner error must not stop the run
             return []
 

@@ -79,7 +79,6 @@ Replies carry ``usage_metadata`` (prompt and generated tokens) and llama.cpp's t
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import queue
 import threading
@@ -111,6 +110,7 @@ from agent.plugins.prompted_tools import (
     reply_schema,
     to_chat_messages,
     tools_prompt,
+    whole_chunk,
 )
 
 PREFIX = "local:"
@@ -376,7 +376,7 @@ class LlamaCppChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         req, constrained = self.request(messages, stop, **kwargs)
         if constrained:
-            yield _as_chunk(self._generate(messages, stop, None, **kwargs))
+            yield whole_chunk(self._generate(messages, stop, None, **kwargs).generations[0].message)
             return
         reply = self._reply(False, kwargs)
         items: queue.Queue[Any] = queue.Queue()
@@ -407,7 +407,8 @@ class LlamaCppChatModel(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         req, constrained = self.request(messages, stop, **kwargs)
         if constrained:
-            yield _as_chunk(await self._agenerate(messages, stop, None, **kwargs))
+            result = await self._agenerate(messages, stop, None, **kwargs)
+            yield whole_chunk(result.generations[0].message)
             return
         loop = asyncio.get_running_loop()
         items: asyncio.Queue[Any] = asyncio.Queue()
@@ -471,16 +472,6 @@ def _pieces(reply: Reply, item: Any) -> list[ChatGenerationChunk]:
     text = reply.feed(item)
     reply.check()
     return [ChatGenerationChunk(message=AIMessageChunk(content=text))] if text else []
-
-
-def _as_chunk(result: ChatResult) -> ChatGenerationChunk:
-    message = result.generations[0].message
-    assert isinstance(message, AIMessage)
-    calls = [{"name": c["name"], "args": json.dumps(c["args"]), "id": c["id"], "index": i,
-              "type": "tool_call_chunk"} for i, c in enumerate(message.tool_calls)]
-    return ChatGenerationChunk(message=AIMessageChunk(
-        content=message.content, tool_call_chunks=calls,  # type: ignore[arg-type]
-        usage_metadata=message.usage_metadata, response_metadata=message.response_metadata))
 
 
 def local_model(model_id: str, **options: Any) -> LlamaCppChatModel:

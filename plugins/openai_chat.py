@@ -76,7 +76,7 @@ from agent.plugins.openai_wire import (
     tool_spec,
     usage_of,
 )
-from agent.plugins.prompted_tools import requires_call
+from agent.plugins.prompted_tools import requires_call, whole_chunk
 
 log = logging.getLogger("agent.models.openai")
 
@@ -293,7 +293,7 @@ class OpenAICompatChatModel(BaseChatModel):
             native, spent = await self._takes_tools(kwargs)
             if not native:  # one JSON object: parsed whole, sent as one chunk
                 result = with_usage(await self._prompted(messages, stop, **kwargs), spent)
-                yield _as_chunk(result.generations[0].message)
+                yield whole_chunk(result.generations[0].message)
                 return
         if spent is not None:  # a probe's tokens: counted when the chunks are added up
             yield ChatGenerationChunk(message=AIMessageChunk(content="", usage_metadata=spent))
@@ -431,17 +431,6 @@ class OpenAICompatChatModel(BaseChatModel):
 
 def _usage(result: ChatResult) -> UsageMetadata | None:
     return getattr(result.generations[0].message, "usage_metadata", None)
-
-
-def _as_chunk(message: BaseMessage) -> ChatGenerationChunk:
-    """A whole reply as one stream chunk (tool calls as chunks whose arguments are complete)."""
-    calls = [ToolCallChunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i,
-                           type="tool_call_chunk")
-             for i, c in enumerate(getattr(message, "tool_calls", None) or [])]
-    return ChatGenerationChunk(message=AIMessageChunk(
-        content=message.content, tool_call_chunks=calls,
-        usage_metadata=getattr(message, "usage_metadata", None),
-        response_metadata=message.response_metadata, id=message.id))
 
 
 class _Response:

@@ -17,7 +17,16 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolCallChunk,
+    ToolMessage,
+)
+from langchain_core.outputs import ChatGenerationChunk
 
 from agent.errors import AgentError
 
@@ -244,3 +253,15 @@ def _partial_answer(text: str) -> str:
         except json.JSONDecodeError:
             continue
     return body
+
+
+def whole_chunk(message: BaseMessage) -> ChatGenerationChunk:
+    """A whole reply as one stream chunk: a constrained reply is parsed whole, so a stream
+    gives its tool calls at once, as chunks whose arguments are complete."""
+    calls = [ToolCallChunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"], index=i,
+                           type="tool_call_chunk")
+             for i, c in enumerate(getattr(message, "tool_calls", None) or [])]
+    return ChatGenerationChunk(message=AIMessageChunk(
+        content=message.content, tool_call_chunks=calls,
+        usage_metadata=getattr(message, "usage_metadata", None),
+        response_metadata=message.response_metadata, id=message.id))
