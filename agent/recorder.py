@@ -8,22 +8,56 @@ kept in ``errors`` (and logged); it never breaks the run that produced it.
 Queuing is what the event loop pays per record, so it is an append and nothing more: rows
 are built by the writer. A step is queued as the object itself and written as it is when
 the writer gets to it, so a step begun and ended between two writes is one row.
+
+The writer is a thread of this process, or a process of its own (``writer``): in this
+process, the writer's Python and every SQLite call it makes wait for the event loop's GIL,
+so a busy loop and its writer take turns on one core; a child process
+(``agent.writer_process``) writes beside the loop instead, and the loop only encodes the
+records (``agent.store.wire``). ``auto``, the default, starts one once records come faster
+than ``PROCESS_AFTER`` a second, where the writer thread would cost the loop the most;
+``AGENT_TRACE_WRITER`` sets the default.
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
+import os
+import threading
+import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from agent.errors import UsageError
 from agent.types import Step
+
+if TYPE_CHECKING:
+    from agent.writer_process import WriterProcess
 
 log = logging.getLogger("agent.trace")
 
-Op = tuple[str, tuple[Any, ...], dict[str, Any]]
+Op = tuple[str, Sequence[Any], dict[str, Any]]
 _NO_KWARGS: dict[str, Any] = {}  # shared by the ops without keywords (never changed)
+WRITERS = ("auto", "thread", "process")
+#: ``auto``: records a second that make a writer process worth starting (a few hundred
+#: steps a second: a scripted or replayed loop, ``agent generate``; not a chat with a model).
+PROCESS_AFTER = 2000
+#: Records queued at most before they are sent to a writer process (about a dozen steps).
+SEND_EVERY = 64
+#: How long a flush waits for the writer process to confirm before writing here instead.
+COMMIT_TIMEOUT = 120.0
+
+
+def writer_choice(writer: str | None = None) -> str:
+    """``writer``, else ``$AGENT_TRACE_WRITER``, else ``auto``; checked."""
+    choice = writer or os.environ.get("AGENT_TRACE_WRITER") or "auto"
+    if choice not in WRITERS:
+        raise UsageError(f"unknown trace writer {choice!r}: use one of {', '.join(WRITERS)} "
+                         "(the Agent's trace_writer= or $AGENT_TRACE_WRITER)")
+    return choice
 
 
 def as_op(entry: Any) -> Op:
@@ -38,12 +72,18 @@ def as_op(entry: Any) -> Op:
 
 class TraceRecorder:
     """``delay``: inside an event loop, how long writes may pile up before a commit (a burst
-    of steps then costs one transaction, not one each)."""
+    of steps then costs one transaction, not one each). ``writer``: ``auto``, ``thread`` or
+    ``process`` (see the module's docstring)."""
 
-    def __init__(self, store: Any, delay: float = 0.005) -> None:
+    def __init__(self, store: Any, delay: float = 0.005, writer: str | None = None) -> None:
         self.store = store
         self.delay = delay
         self.errors: list[str] = []
+        self.writer = writer_choice(writer)
+        self._process: WriterProcess | None = None  # set once it is ready to take records
+        self._starting: WriterProcess | None = None
+        self._window = [0.0, 0]  # ``auto``: when the last second began, records since then
+        self._send_lock = threading.Lock()  # take and send in one go: records stay in order
         # Appended to by the event loop's thread, swapped out by the writer's: both are
         # single bytecode operations on the list, so no lock is needed.
         self._pending: list[Any] = []  # ops, steps and tool-call rows
@@ -54,7 +94,14 @@ class TraceRecorder:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-trace")
         # A program that ends without close() (asyncio.run(agent.run(...)) and exit) still
         # gets its last records: by then the worker thread takes no work, so write here.
-        atexit.register(self._drain)
+        atexit.register(self._at_exit)
+        if self.writer == "process":
+            self._start_process()
+
+    @property
+    def active_writer(self) -> str:
+        """Who writes the records queued now: ``"process"`` or ``"thread"``."""
+        return "process" if self._process is not None else "thread"
 
     def put(self, op: str, *args: Any, **kwargs: Any) -> None:
         """Queue one store write (a method name of ``TraceStore`` and its arguments)."""
@@ -79,7 +126,12 @@ class TraceRecorder:
 
     def _wake(self) -> None:
         """Inside an event loop, wake the writer ``delay`` seconds from now, so every record
-        produced meanwhile goes into the same transaction."""
+        produced meanwhile goes into the same transaction. A writer process is sent every
+        ``SEND_EVERY`` records as well: a run that never waits (a scripted model, tools that
+        return at once) gives the loop no chance to fire the wake-up until it ends, and the
+        child would sit idle until then."""
+        if self._process is not None and len(self._pending) >= SEND_EVERY:
+            self._send()
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -97,6 +149,8 @@ class TraceRecorder:
         # The delayed wake-up may fire after close() (which already wrote everything) or
         # while the interpreter shuts down (the worker takes no more work: write here).
         if self._closed:
+            return
+        if self._process is not None and self._send():
             return
         try:
             self._thread.submit(self._drain)
@@ -120,15 +174,114 @@ class TraceRecorder:
         return ops
 
     def _drain(self) -> None:
+        if self._process is not None and self._send():
+            return
         ops = self._take()
         if not ops:
             return
+        self._apply(ops)
+        if self.writer == "auto" and self._starting is None:
+            now = time.monotonic()
+            if now - self._window[0] > 1.0:
+                self._window = [now, 0]
+            self._window[1] += len(ops)
+            if self._window[1] >= PROCESS_AFTER:
+                self._start_process()
+
+    def _apply(self, ops: list[Op]) -> None:
         try:
             self.store.apply(ops)
-        except Exception as exc:  # disk full, locked past the timeout, ...
-            message = f"trace write failed ({len(ops)} records): {exc}"
-            self.errors.append(message)
-            log.warning(message)
+        except Exception as exc:  # disk full, locked past the timeout, a bad record ...
+            refused = self.store.apply_each(ops)  # keep what can be kept
+            if refused:
+                self._error(f"trace write failed ({len(refused)} of {len(ops)} records): "
+                            f"{refused[0]}")
+            else:  # it went through the second time (a lock that was let go)
+                log.debug("trace write retried record by record: %s", exc)
+
+    def _error(self, message: str) -> None:
+        self.errors.append(message)
+        log.warning(message)
+
+    # -- the writer process ----------------------------------------------------------------
+    def _start_process(self) -> None:
+        """Start the child; it takes the records once it is ready (``_switch``)."""
+        from agent.writer_process import SUPPORTED, WriterProcess
+
+        path = str(getattr(self.store, "path", ":memory:"))
+        if not SUPPORTED or path == ":memory:":
+            if self.writer == "process":
+                log.warning("no trace writer process here (%s): writing in this process",
+                            "an in-memory store" if path == ":memory:" else "not POSIX")
+            self.writer = "thread"
+            return
+        holder: list[WriterProcess] = []
+        try:
+            child = WriterProcess(
+                path, busy_timeout=self.store.busy_timeout,
+                max_content_bytes=self.store.max_content_bytes,
+                on_ready=lambda: self._on_thread(self._switch, holder[0]),
+                on_exit=lambda why: self._on_thread(self._lost, holder[0], why),
+                on_error=lambda message: self._error(f"trace write failed: {message}"))
+        except OSError as exc:
+            log.warning("cannot start the trace writer process (%s): writing in this process",
+                        exc)
+            self.writer = "thread"
+            return
+        holder.append(child)
+        self._starting = child
+
+    def _on_thread(self, fn: Any, *args: Any) -> None:
+        """Run ``fn`` on the writer thread, after the writes already handed to it."""
+        try:
+            self._thread.submit(fn, *args)
+        except RuntimeError:  # shut down: nobody else writes now
+            fn(*args)
+
+    def _switch(self, child: WriterProcess) -> None:
+        """The child takes the records from now on (run on the writer thread, so every
+        record the thread took before is committed: a child's steps never come before
+        their run)."""
+        if child is self._starting and child.ended is None and not self._closed:
+            self._process = child
+
+    def _send(self) -> bool:
+        """Encode what is queued and send it to the child; False if there is none now."""
+        from agent.store.wire import encode
+        from agent.writer_process import WriterGone
+
+        with self._send_lock:
+            child = self._process
+            if child is None:
+                return False
+            ops = self._take()
+            if ops:
+                with contextlib.suppress(WriterGone):  # kept by the child: _lost writes it
+                    child.send(encode(ops))
+            return True
+
+    def _lost(self, child: WriterProcess, why: str) -> None:
+        """The child ended: write what it never confirmed here, and keep writing here."""
+        from agent.store.wire import decode
+
+        with self._send_lock:
+            if self._process is child:
+                self._process = None
+            if self._starting is child:
+                self._starting = None
+                if not self._closed:
+                    self.writer = "thread"
+                    log.warning("the trace writer process ended (%s): writing in this "
+                                "process", why)
+            for blob in child.unconfirmed():
+                self._apply(decode(blob))
+
+    def _at_exit(self) -> None:
+        self._drain()
+        child = self._process
+        if child is not None:
+            self._send()
+            child.commit(30.0)
 
     def kick(self) -> None:
         """Start writing what is queued now, without waiting (a run just ended)."""
@@ -137,13 +290,41 @@ class TraceRecorder:
 
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
-        await asyncio.wrap_future(self._thread.submit(self._drain))
+        child = self._process
+        if child is not None and self._send():
+            loop = asyncio.get_running_loop()
+            try:
+                if await asyncio.wait_for(child.commit_async(loop), COMMIT_TIMEOUT):
+                    return
+            except TimeoutError:
+                pass
+            await asyncio.wrap_future(self._thread.submit(self._give_up, child))
+            return
+        await asyncio.wrap_future(self._thread.submit(self._commit))
 
     def flush_sync(self) -> None:
-        self._thread.submit(self._drain).result()
+        self._thread.submit(self._commit).result()
+
+    def _commit(self) -> None:
+        """Write what is queued and wait for it (on the writer thread)."""
+        self._drain()
+        child = self._process
+        if child is not None and not child.commit(COMMIT_TIMEOUT):
+            self._give_up(child)
+
+    def _give_up(self, child: WriterProcess) -> None:
+        """The child did not confirm a commit: write here what it did not confirm."""
+        if child.ended is None:  # wedged: stop it, so only this process writes now
+            child.proc.kill()
+        self._lost(child, child.ended or f"no commit in {COMMIT_TIMEOUT:g} s")
 
     def close(self) -> None:
         self.flush_sync()
         self._closed = True
+        child = self._starting
+        self._process = self._starting = None
+        if child is not None:
+            child.close()
+            self._lost(child, "closed")  # anything it never confirmed: written here
         self._thread.shutdown(wait=True)
-        atexit.unregister(self._drain)
+        atexit.unregister(self._at_exit)

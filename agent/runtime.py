@@ -19,7 +19,7 @@ from agent.environment import AskCallback, Environment, StepLimitReached, new_id
 from agent.errors import AgentError, NeedsInput
 from agent.executor import Approver, Executor
 from agent.plugin_manager import PluginSet
-from agent.recorder import TraceRecorder
+from agent.recorder import TraceRecorder, writer_choice
 from agent.registry import Registry, build_registry, collect_tools
 from agent.replay.options import run_metadata
 from agent.types import Answer, Event, Run, Task, Tool, ToolBatch, ToolResult
@@ -82,6 +82,10 @@ class Agent:
         (sync or async), or ``True`` to approve all. Without it such calls are refused.
     ask: answers the planner's questions ``(question, schema) -> answer``; without it a run
         that needs information ends with status ``needs_input``.
+    trace_writer: who writes the trace: ``"thread"`` (a thread of this process),
+        ``"process"`` (a child process, beside the event loop instead of taking turns with
+        it), or ``"auto"`` (the thread, then a process once records come faster than 2,000
+        a second); default ``$AGENT_TRACE_WRITER`` or ``"auto"``.
     """
 
     def __init__(
@@ -102,6 +106,7 @@ class Agent:
         registry: Registry | None = None,
         retriever: Callable[[str, int], Iterable[Tool]] | None = None,
         session_id: str | None = None,
+        trace_writer: str | None = None,
     ) -> None:
         self._registry = registry
         self._plugins = plugins if plugins is not None else (registry.plugins if registry else None)
@@ -124,6 +129,7 @@ class Agent:
         self._store_arg = store
         self._store: Any = None
         self._trace: TraceRecorder | None = None
+        self._trace_writer = writer_choice(trace_writer)
         self._hooks = _Hooks(self._plugins)
         approver = (lambda call, tool: True) if approve is True else (approve or None)
         self._executor = Executor(
@@ -190,7 +196,7 @@ class Agent:
 
     def _recorder(self) -> TraceRecorder | None:
         if self._trace is None and self.store is not None:
-            self._trace = TraceRecorder(self.store)
+            self._trace = TraceRecorder(self.store, writer=self._trace_writer)
         return self._trace
 
     # Running ------------------------------------------------------------------------------

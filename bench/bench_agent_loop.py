@@ -28,6 +28,11 @@ history. Variants, interleaved round by round in a shuffled order, in one proces
                      application; ``commit_each_run`` below waits for each run's commit).
   agent_react_commit_each_run  the same, awaiting ``aflush()`` after every run (a commit
                      per run): what a caller pays that waits for each run to be durable.
+  agent_react_thread_writer  the same with ``trace_writer="thread"``: the trace written by a
+                     thread of this process, as before the writer process (``agent_react``
+                     uses the default, ``auto``, which hands a trace this busy to a writer
+                     process during the warm-up; a ``trace_writer`` line says which one it
+                     measured).
   agent_react_untraced  the same with ``store=False``: what tracing costs is the difference.
   langgraph_react    LangGraph's ``create_react_agent(model, [echo])`` (peer; only when
                      langgraph is importable, otherwise a ``skipped`` line), no checkpointer.
@@ -79,9 +84,35 @@ ISSUE_FLOOR_US = 23.0
 ISSUE_LANGGRAPH_US = 1700.0
 
 
+def missing_dependencies() -> list[str]:
+    """The project's dependencies (pyproject.toml) that this interpreter lacks."""
+    import re
+    import tomllib
+    from importlib import metadata
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    missing = []
+    for requirement in project["dependencies"]:
+        name = re.split(r"[<>=!~;\[ ]", requirement, maxsplit=1)[0]
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            missing.append(name)
+    return missing
+
+
 def source_tree() -> None:
     """Import ``agent.planners`` from the source tree when the package is not installed
-    (setuptools maps the top-level ``planners/`` folder to ``agent.planners``)."""
+    (setuptools maps the top-level ``planners/`` folder to ``agent.planners``).
+
+    Refuses to go on without every dependency of the project: the agent would run degraded
+    (without bm25s, the react planner's tool retrieval fails and is retried on every run,
+    ~0.5 ms a run) and measure what no user runs."""
+    missing = missing_dependencies()
+    if missing:
+        line(variant="agent_react", error="the project's dependencies are not all installed "
+             f"here ({', '.join(missing)}): pip install -e . into this venv (bench/README.md)")
+        raise SystemExit(2)
     import agent
 
     if importlib.util.find_spec("agent.planners") is not None:
@@ -217,6 +248,22 @@ async def floor_validated_run(k: int, validator: Any) -> None:
         step += 1
 
 
+async def settled_writer(agent: Any, run: Any, seconds: float = 10.0) -> str:
+    """Run until the trace writer has settled (``auto`` starts its writer process once records
+    come faster than 2,000 a second, and it takes over once started), so every timed round
+    measures the same writer; returns which one it is."""
+    deadline = time.perf_counter() + seconds
+    while True:
+        await run("fast", 10)
+        await agent.aflush()
+        recorder = agent._trace
+        writer: str = recorder.active_writer
+        if writer == "process" or recorder.writer == "thread" \
+                or time.perf_counter() > deadline:
+            return writer
+        await asyncio.sleep(0.01)
+
+
 async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
     source_tree()
     from jsonschema import Draft202012Validator
@@ -267,6 +314,14 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
 
     untraced = Agent(tools=[echo], planner=ReactPlanner(), store=False, max_steps=10_000)
 
+    threaded = Agent(tools=[echo], planner=ReactPlanner(), store=Path(tmp.name) / "thread.db",
+                     max_steps=10_000, trace_writer="thread")
+
+    async def agent_react_thread_writer(kind: str, k: int) -> None:
+        threaded._model = make(kind, k)
+        run = await threaded.run("count")
+        assert run.status == "ok" and len(run.results) == k
+
     async def agent_react_untraced(kind: str, k: int) -> None:
         untraced._model = make(kind, k)
         run = await untraced.run("count")
@@ -286,6 +341,7 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
     variants: dict[str, Any] = {"handwritten": handwritten, "agent_react": agent_react,
                                 "agent_react_commit_each_run": agent_react_commit_each_run,
                                 "agent_react_untraced": agent_react_untraced,
+                                "agent_react_thread_writer": agent_react_thread_writer,
                                 "model_floor": model_floor, "floor_validated": floor_validated}
     try:
         from langgraph.prebuilt import create_react_agent
@@ -305,6 +361,9 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
              if only.get(v, kind) == kind]
     for case in cases:  # warm-up
         await variants[case[0]](case[1], case[2])
+    line(variant="agent_react", trace_writer=await settled_writer(agent, agent_react),
+         note="who writes agent_react's trace in the timed rounds (the Agent's default, "
+              "trace_writer='auto', hands a trace written this fast to a writer process)")
     samples: dict[tuple[str, str, int], list[float]] = {c: [] for c in cases}
     for _ in range(rounds):
         order = list(cases)
@@ -316,13 +375,16 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
             for _ in range(reps):
                 await variants[v](kind, k)
             if v == "agent_react":
-                await agent.aflush()  # the sample's records, committed
+                await agent.aflush()
+            elif v == "agent_react_thread_writer":
+                await threaded.aflush()  # the sample's records, committed
             samples[(v, kind, k)].append((time.perf_counter() - t0) / (k * reps) * 1e6)
     await agent.aflush()
     stored = {t: agent.store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in traced}
     errors = agent._trace.errors if agent._trace is not None else []
     agent.close()
+    threaded.close()
     tmp.cleanup()
     if stored != traced or errors:
         line(variant="agent_react", error="the trace store does not hold every run's records",
@@ -378,6 +440,13 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
              floor_validated_us=round(statistics.median(floor), 1),
              machine_scale=round(scale, 2), budget_us_here=round(GOAL_US * scale, 1),
              agent_react_us=round(med(("agent_react", "fast", k)), 1), met=ratio < allowed)
+        thread = samples[("agent_react_thread_writer", "fast", k)]
+        line(variant="agent_react_thread_writer", model="fast", steps=k,
+             paired_ratio_to_floor_validated=round(statistics.median(
+                 a / b for a, b in zip(thread, floor, strict=True)), 2),
+             paired_ratio_to_agent_react=round(statistics.median(a / b for a, b in zip(
+                 thread, samples[("agent_react", "fast", k)], strict=True)), 2),
+             note="the same loop with the trace written by a thread of the process")
         if ("langgraph_react", "lc", k) in samples:
             graph = med(("langgraph_react", "lc", k))
             line(variant="langgraph_react", model="lc", steps=k,

@@ -13,7 +13,8 @@ way gives the very same rows, so what is stored never depends on the way taken.
 
 The common shapes: steps as objects with every step column as an attribute
 (``agent.types.Step``); tool calls as objects with a ``tool_call_fields()`` method
-(``TOOL_CALL_FIELDS``); messages as langchain-core messages or ``{"type", "data"}`` dicts.
+(``TOOL_CALL_FIELDS``); messages as langchain-core messages, ``{"type", "data"}`` dicts or
+the writer process's ``agent.store.wire.EncodedMessage``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .rows import (
     step_values,
     tool_call_row,
 )
+from .wire import EncodedMessage, StepValues
 
 if TYPE_CHECKING:
     from .batch import Batch
@@ -129,7 +131,7 @@ def _fast_steps(steps: list[Any]) -> list[Row] | None:
     if any(issubclass(kind, Mapping) for kind in set(map(type, steps))):
         return None  # step_values decides what a mapping means
     try:
-        values = list(map(_STEP_FIELDS, steps))
+        values = [s.values if type(s) is StepValues else _STEP_FIELDS(s) for s in steps]
     except AttributeError:  # not a step: step_values raises the error
         return None
     texts = _Texts()
@@ -206,6 +208,11 @@ def _fast_messages(items: list[tuple[str, int, Any]], limit: int) -> list[Row] |
             text = dumps(message)
             content = data.get("content")
             calls = data.get("tool_calls")
+        elif type(message) is EncodedMessage:  # from the writer process's wire
+            kind = message.type
+            text = f'{_prefix(kind)}{message.data_json}}}'
+            content = message.content
+            calls = message.tool_calls
         elif isinstance(message, base):
             message = cast(Any, message)  # a BaseMessage (mypy sees `base` as a plain type)
             try:

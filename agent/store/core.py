@@ -263,6 +263,28 @@ class TraceStore:
 
         self._write(op)
 
+    def apply_each(self, ops: Iterable[Op]) -> list[str]:
+        """Run ops one by one, each stored or undone alone (inside an open transaction, under
+        a savepoint): after ``apply()`` refused a batch, what can be stored of it is.
+        Returns one line per op refused."""
+        refused: list[str] = []
+        for op in ops:
+            with self._lock:
+                conn = self.db.conn
+                nested = conn.in_transaction
+                if nested:
+                    conn.execute("SAVEPOINT apply_each")
+                try:
+                    self.apply([op])
+                except Exception as exc:
+                    if nested:
+                        conn.execute("ROLLBACK TO apply_each")
+                    refused.append(f"{op[0]}: {type(exc).__name__}: {exc}")
+                finally:
+                    if nested:
+                        conn.execute("RELEASE apply_each")
+        return refused
+
     def import_runs(self, runs: Iterable[tuple[Iterable[Sequence[Any]], dict[str, Any]]],
                     source: str) -> None:
         """Store finished runs made elsewhere, each `(captured ops, labels)`, in ONE

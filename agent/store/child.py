@@ -1,0 +1,151 @@
+"""The trace writer process: ``python -m agent.store.child PATH`` (started by
+``agent.writer_process``, not by hand).
+
+Why a process: in the caller's process every row the writer builds and every SQLite call it
+makes waits for the event loop's GIL, so a busy loop and its trace writer take turns on one
+core. Here they run side by side on two.
+
+Protocol: frames on stdin, each ``!QI`` (sequence number, length) and a ``wire`` blob, or
+no blob: "commit now"; lines on stdout: ``ready`` once the store is open, ``ok N`` once
+every frame up to N is committed, ``err N message`` for a record of frame N the store
+refused (the frame's others are kept), ``fatal message`` before exiting on an error that stops it.
+Frames are committed together (``batches``). End of input: commit what is left, exit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import select
+import struct
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .core import TraceStore
+
+HEADER = struct.Struct("!QI")
+#: Bytes of frames per transaction at most, when frames pile up (~10k steps).
+MAX_BYTES = 8 << 20
+#: Seconds a transaction stays open for more frames after its first.
+COMMIT_EVERY = 0.05
+
+
+class Frames:
+    """Frames read off a file descriptor, with a look at whether more are waiting."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.closed = False
+
+    def next(self, timeout: float | None) -> tuple[int, bytes] | None:
+        """The next frame, waiting at most ``timeout`` seconds for it (None: as long as it
+        takes); None at the end of input or when the time is up."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if len(self.buffer) >= HEADER.size:
+                seq, length = HEADER.unpack_from(self.buffer)
+                size = HEADER.size + length
+                if len(self.buffer) >= size:
+                    blob = bytes(self.buffer[HEADER.size:size])
+                    del self.buffer[:size]
+                    return seq, blob
+            if self.closed:
+                if self.buffer:
+                    raise EOFError("the input ended inside a frame")
+                return None
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                    return None
+            data = os.read(self.fd, 1 << 20)
+            if data:
+                self.buffer += data
+            else:
+                self.closed = True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agent.store.child")
+    parser.add_argument("path")
+    parser.add_argument("--busy-timeout", type=float, default=10.0)
+    parser.add_argument("--max-content-bytes", type=int, default=65536)
+    args = parser.parse_args(argv)
+    out = sys.stdout.buffer
+
+    def say(line: str) -> None:
+        out.write(line.encode("utf-8", "replace") + b"\n")
+        out.flush()
+
+    try:
+        from .core import TraceStore
+
+        store = TraceStore(args.path, busy_timeout=args.busy_timeout,
+                           max_content_bytes=args.max_content_bytes)
+    except Exception as exc:
+        say(f"fatal cannot open the trace store: {_one_line(exc)}")
+        return 1
+    say("ready")
+    try:
+        write(store, Frames(sys.stdin.fileno()), say)
+    except (BrokenPipeError, KeyboardInterrupt):
+        return 0
+    except Exception as exc:
+        say(f"fatal {_one_line(exc)}")
+        return 1
+    finally:
+        store.close()
+    return 0
+
+
+def write(store: TraceStore, frames: Frames, say: Callable[[str], None]) -> None:
+    """Write each frame as it arrives, in a transaction committed ``COMMIT_EVERY`` seconds
+    after its first frame (or at ``MAX_BYTES``, an empty frame, the end of input).
+
+    Why not a commit per frame: a transaction's cost is mostly the pages it writes, and a
+    run's rows share pages with the next run's: a commit per frame of ten steps cost the
+    child ~3x the CPU. Each frame has its own savepoint: a frame the store refuses is
+    undone alone and stored again record by record, so only what is refused is lost (``err``).
+    """
+    from .wire import decode
+
+    conn = store.db.conn
+    opened = size = 0.0
+    last: int | None = None
+    while True:
+        wait = None if last is None else max(0.0, opened + COMMIT_EVERY - time.monotonic())
+        frame = frames.next(wait)
+        if frame is not None:
+            seq, blob = frame
+            if last is None:
+                conn.execute("BEGIN IMMEDIATE")
+                opened, size = time.monotonic(), 0
+            last = seq
+            size += len(blob)
+            if blob:
+                conn.execute("SAVEPOINT frame")
+                try:
+                    store.apply(decode(blob))
+                except Exception:  # undo the frame, then store what it can of it
+                    conn.execute("ROLLBACK TO frame")
+                    for refused in store.apply_each(decode(blob)):
+                        say(f"err {seq} {' '.join(refused.split())}")
+                conn.execute("RELEASE frame")
+        if last is not None and (frame is None or not frame[1] or size >= MAX_BYTES
+                                 or time.monotonic() - opened >= COMMIT_EVERY):
+            conn.execute("COMMIT")
+            say(f"ok {last}")
+            last = None
+        if frame is None and frames.closed:
+            return
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,197 @@
+"""The trace writer process (agent.writer_process, agent.store.child): a real child process
+writing a real SQLite file; killed, refused, stopped, it loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import agent.recorder as recorder_module
+from agent import Agent
+from agent.errors import UsageError
+from agent.store.child import HEADER, Frames
+from agent.store.wire import encode
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the writer process is POSIX-only")
+
+
+async def echo(text: str) -> dict[str, Any]:
+    """Echo the text back.
+
+    Args:
+        text: anything
+    """
+    return {"echo": text}
+
+
+def _agent(path: Path, writer: str) -> Agent:
+    return Agent(tools=[echo], store=path, trace_writer=writer)
+
+
+async def _run_calls(agent: Agent, n: int) -> list[str]:
+    ids = []
+    for i in range(n):
+        run = await agent.run_plan([{"name": "echo", "args": {"text": f"call {i}"}}],
+                                   query=f"echo {i}")
+        assert run.status == "ok"
+        ids.append(run.id)
+    return ids
+
+
+def _count(path: Path, table: str) -> int:
+    conn = sqlite3.connect(path)
+    try:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    finally:
+        conn.close()
+
+
+async def _ready(agent: Agent, seconds: float = 20.0) -> Any:
+    """The recorder, once its writer process has taken over."""
+    recorder = agent._recorder()
+    deadline = time.monotonic() + seconds
+    while recorder.active_writer != "process":
+        assert time.monotonic() < deadline, "the writer process did not start"
+        await asyncio.sleep(0.02)
+    return recorder
+
+
+async def test_a_writer_process_stores_every_run(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    agent = _agent(path, "process")
+    recorder = await _ready(agent)
+    child = recorder._process.proc
+    ids = await _run_calls(agent, 30)
+    await agent.aflush()
+    assert _count(path, "runs") == 30 and _count(path, "tool_calls") == 30
+    run = agent.store.get_run(ids[-1])
+    assert run["status"] == "ok" and run["tool_calls"][0]["content"] == {"echo": "call 29"}
+    assert child.poll() is None  # a real process of its own, still there
+    agent.close()
+    assert child.wait(10) == 0 and recorder.errors == []
+
+
+async def test_a_killed_writer_process_loses_nothing(tmp_path: Path,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "t.db"
+    agent = _agent(path, "process")
+    recorder = await _ready(agent)
+    child = recorder._process.proc
+    os.kill(child.pid, signal.SIGSTOP)  # it takes the frames and commits none
+    await _run_calls(agent, 20)
+    recorder._send()  # everything is in the pipe (or its backlog), nothing confirmed
+    os.kill(child.pid, signal.SIGKILL)
+    with caplog.at_level(logging.WARNING, logger="agent.trace"):
+        await agent.aflush()
+    assert _count(path, "runs") == 20 and _count(path, "tool_calls") == 20
+    assert recorder.active_writer == "thread" and recorder.writer == "thread"
+    assert "the trace writer process ended" in caplog.text
+    await _run_calls(agent, 2)  # and the runs after it are written here
+    await agent.aflush()
+    assert _count(path, "runs") == 22 and recorder.errors == []
+    agent.close()
+
+
+@pytest.mark.parametrize("writer", ["process", "thread"])
+async def test_a_record_the_store_refuses_is_reported_and_the_others_kept(
+        tmp_path: Path, writer: str) -> None:
+    path = tmp_path / "t.db"
+    agent = _agent(path, writer)
+    recorder = await _ready(agent) if writer == "process" else agent._recorder()
+    await _run_calls(agent, 2)
+    recorder.put("set_label", "no-such-run", "split", "train")  # in the third run's batch
+    await _run_calls(agent, 2)
+    await agent.aflush()
+    assert _count(path, "runs") == 4 and _count(path, "tool_calls") == 4
+    assert len(recorder.errors) == 1, recorder.errors
+    assert recorder.errors[0].startswith("trace write failed")
+    assert "set_label: RunNotFoundError: no run 'no-such-run'" in recorder.errors[0]
+    agent.close()
+
+
+async def test_auto_hands_a_busy_trace_to_a_writer_process(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(recorder_module, "PROCESS_AFTER", 50)
+    path = tmp_path / "t.db"
+    agent = _agent(path, "auto")
+    await _run_calls(agent, 2)
+    await agent.aflush()
+    assert agent._recorder().active_writer == "thread"  # a few records: no process
+    deadline = time.monotonic() + 20
+    while agent._recorder().active_writer != "process":
+        assert time.monotonic() < deadline, "auto never started the writer process"
+        await _run_calls(agent, 20)
+        await agent.aflush()
+    await _run_calls(agent, 5)
+    await agent.aflush()
+    total = _count(path, "runs")
+    assert total >= 27 and _count(path, "tool_calls") == total
+    agent.close()
+
+
+def test_the_writer_is_chosen_by_argument_then_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENT_TRACE_WRITER", "thread")
+    assert _agent(tmp_path / "a.db", None)._trace_writer == "thread"
+    assert _agent(tmp_path / "a.db", "process")._trace_writer == "process"
+    monkeypatch.setenv("AGENT_TRACE_WRITER", "fork")
+    with pytest.raises(UsageError, match="unknown trace writer 'fork': use one of auto, "
+                                         "thread, process"):
+        _agent(tmp_path / "a.db", None)
+
+
+async def test_an_in_memory_store_keeps_the_writer_thread(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="agent.trace"):
+        agent = _agent(Path(":memory:"), "process")
+        await _run_calls(agent, 1)
+    assert agent._recorder().writer == "thread"
+    assert "no trace writer process here (an in-memory store)" in caplog.text
+    agent.close()
+
+
+def test_the_cli_with_a_writer_process_keeps_its_run(tmp_path: Path) -> None:
+    env = {**os.environ, "AGENT_HOME": str(tmp_path), "AGENT_TRACE_WRITER": "process"}
+    done = subprocess.run([sys.executable, "-m", "agent.cli", "run", "what is 15% of 240"],
+                          env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "36" in done.stdout
+    listed = subprocess.run([sys.executable, "-m", "agent.cli", "traces", "list"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert "what is 15% of 240" in listed.stdout and "ok" in listed.stdout
+
+
+def test_frames_are_read_whole_however_the_pipe_cuts_them() -> None:
+    read, write = os.pipe()
+    frames = Frames(read)
+    blob = encode([("finish_run", ("r1",), {"status": "ok"})])
+    data = HEADER.pack(7, len(blob)) + blob + HEADER.pack(8, 0)
+    os.write(write, data[:5])
+    assert frames.next(0.01) is None  # half a header: not a frame yet
+    os.write(write, data[5:20])
+    assert frames.next(0.01) is None
+    os.write(write, data[20:])
+    assert frames.next(None) == (7, blob)
+    assert frames.next(0) == (8, b"")  # "commit now"
+    os.close(write)
+    assert frames.next(None) is None and frames.closed
+    os.close(read)
+
+
+def test_input_that_ends_inside_a_frame_is_an_error() -> None:
+    read, write = os.pipe()
+    os.write(write, HEADER.pack(1, 100) + b"short")
+    os.close(write)
+    with pytest.raises(EOFError, match="ended inside a frame"):
+        Frames(read).next(None)
+    os.close(read)
