@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -45,8 +46,8 @@ WRITERS = ("auto", "thread", "process")
 #: ``auto``: records a second that make a writer process worth starting (a few hundred
 #: steps a second: a scripted or replayed loop, ``agent generate``; not a chat with a model).
 PROCESS_AFTER = 2000
-#: Records queued at most before they are sent to a writer process (about a dozen steps).
-SEND_EVERY = 64
+#: Records queued at most before they are sent to a writer process (about 25 steps).
+SEND_EVERY = 128
 #: How long a flush waits for the writer process to confirm before writing here instead.
 COMMIT_TIMEOUT = 120.0
 
@@ -68,6 +69,17 @@ def as_op(entry: Any) -> Op:
     if isinstance(entry, Step):
         return ("record_step", (entry,), _NO_KWARGS)
     return ("record_tool_calls", (entry,), _NO_KWARGS)
+
+
+def _forget_process(ref: weakref.ReferenceType[TraceRecorder]) -> None:
+    """In a forked copy of the program, the writer process is its parent's: never write
+    into its pipe (frames of two processes would interleave)."""
+    recorder = ref()
+    if recorder is not None:
+        recorder._process = recorder._starting = None
+        recorder._send_lock = threading.Lock()
+        if recorder.writer != "thread":
+            recorder.writer = "thread"
 
 
 class TraceRecorder:
@@ -95,6 +107,9 @@ class TraceRecorder:
         # A program that ends without close() (asyncio.run(agent.run(...)) and exit) still
         # gets its last records: by then the worker thread takes no work, so write here.
         atexit.register(self._at_exit)
+        if hasattr(os, "register_at_fork"):
+            me = weakref.ref(self)
+            os.register_at_fork(after_in_child=lambda: _forget_process(me))
         if self.writer == "process":
             self._start_process()
 
@@ -159,19 +174,19 @@ class TraceRecorder:
 
     def _take(self) -> list[Op]:
         """Everything queued so far (steps as the objects: the store reads their fields)."""
+        return [as_op(entry) for entry in self._take_entries()]
+
+    def _take_entries(self) -> list[Any]:
+        """Everything queued so far, as queued: ops, steps and tool-call rows."""
         # The flag first: a record queued after this point sets a new wake-up.
         self._scheduled = False
         pending, self._pending = self._pending, []
-        ops: list[Op] = []
+        queued = self._queued
         for entry in pending:
-            if type(entry) is tuple:
-                ops.append(entry)
-                continue
             if isinstance(entry, Step):
                 # Unmark before reading, so a change made from here on queues it again.
-                self._queued.discard(entry.id)
-            ops.append(as_op(entry))
-        return ops
+                queued.discard(entry.id)
+        return pending
 
     def _drain(self) -> None:
         if self._process is not None and self._send():
@@ -254,10 +269,10 @@ class TraceRecorder:
             child = self._process
             if child is None:
                 return False
-            ops = self._take()
-            if ops:
+            entries = self._take_entries()
+            if entries:
                 with contextlib.suppress(WriterGone):  # kept by the child: _lost writes it
-                    child.send(encode(ops))
+                    child.send(encode(entries))
             return True
 
     def _lost(self, child: WriterProcess, why: str) -> None:

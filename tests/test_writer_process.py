@@ -195,3 +195,25 @@ def test_input_that_ends_inside_a_frame_is_an_error() -> None:
     with pytest.raises(EOFError, match="ended inside a frame"):
         Frames(read).next(None)
     os.close(read)
+
+
+async def test_a_forked_copy_of_the_program_does_not_write_into_the_parents_pipe(
+        tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    agent = _agent(path, "process")
+    recorder = await _ready(agent)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the copy: its recorder forgot the writer process
+        ok = recorder._process is None and recorder.writer == "thread"
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    assert os.read(read, 1) == b"1"
+    os.waitpid(pid, 0)
+    os.close(read)
+    assert recorder.active_writer == "process"  # the parent keeps it
+    await _run_calls(agent, 3)
+    await agent.aflush()
+    assert _count(path, "runs") == 3
+    agent.close()

@@ -91,11 +91,15 @@ def decode(blob: bytes) -> list[Op]:
 def _entry(op: Any) -> tuple[Any, ...]:
     """One record as plain values: ("s", step values), ("c", call fields), ("m", run id,
     first seq, messages), or ("o", op name, args, kwargs)."""
-    if type(op) is not tuple:  # a queued step or tool-call row object
-        fields = getattr(op, "tool_call_fields", None)
-        if fields is not None:
-            return ("c", fields())
-        if hasattr(op, "run_id"):
+    kind = type(op)
+    if kind is not tuple:  # a queued step or tool-call row object
+        shape = _SHAPES.get(kind)
+        if shape is None:
+            shape = _SHAPES.setdefault(kind, "c" if hasattr(kind, "tool_call_fields") else
+                                       "s" if hasattr(op, "run_id") else "rows")
+        if shape == "c":
+            return ("c", op.tool_call_fields())
+        if shape == "s":
             return ("s", _STEP_FIELDS(op))
         return ("o", "record_tool_calls", ([dict(row) for row in op],), _NO_KWARGS)
     name, args, kwargs = op
@@ -110,6 +114,10 @@ def _entry(op: Any) -> tuple[Any, ...]:
     if name == "record_tool_calls":
         return ("o", name, ([dict(row) for row in args[0]],), kwargs)
     return ("o", name, tuple(args), {k: _plain(v) for k, v in kwargs.items()})
+
+
+#: How a queued object is sent, by its class: "c" a tool call, "s" a step, "rows" dicts.
+_SHAPES: dict[type, str] = {}
 
 
 def _message(message: Any) -> Any:
