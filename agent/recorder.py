@@ -14,8 +14,9 @@ process, the writer's Python and every SQLite call it makes wait for the event l
 so a busy loop and its writer take turns on one core; a child process
 (``agent.writer_process``) writes beside the loop instead, and the loop only encodes the
 records (``agent.store.wire``). ``auto``, the default, starts one once records come faster
-than ``PROCESS_AFTER`` a second, where the writer thread would cost the loop the most;
-``AGENT_TRACE_WRITER`` sets the default.
+than ``PROCESS_AFTER`` a second, where the writer thread would cost the loop the most, unless
+the caller waits for a commit every few records (``RECORDS_PER_FLUSH``), and goes back to the
+thread if it starts to; ``AGENT_TRACE_WRITER`` sets the default.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ WRITERS = ("auto", "thread", "process")
 #: ``auto``: records a second that make a writer process worth starting (a few hundred
 #: steps a second: a scripted or replayed loop, ``agent generate``; not a chat with a model).
 PROCESS_AFTER = 2000
+#: ``auto``: records per flush under which a writer process does not start, or is retired
+#: (after ``FLUSHES_TO_DECIDE`` flushes in a second). A caller that waits for each run's
+#: commit waits for a round trip to the child each time (a flush after every run of ten
+#: steps, ~55 records, cost ~1.5x with it), so it keeps the thread.
+RECORDS_PER_FLUSH = 200
+FLUSHES_TO_DECIDE = 20
 #: Records queued at most before they are sent to a writer process (about 25 steps).
 SEND_EVERY = 128
 #: How long a flush waits for the writer process to confirm before writing here instead.
@@ -71,6 +78,22 @@ def as_op(entry: Any) -> Op:
     return ("record_tool_calls", (entry,), _NO_KWARGS)
 
 
+class Pace:
+    """Records written and flushes asked for in the current second."""
+
+    __slots__ = ("flushes", "records", "start")
+
+    def __init__(self) -> None:
+        self.start, self.records, self.flushes = 0.0, 0, 0
+
+    def tick(self, records: int = 0, flushes: int = 0) -> None:
+        now = time.monotonic()
+        if now - self.start > 1.0:
+            self.start, self.records, self.flushes = now, 0, 0
+        self.records += records
+        self.flushes += flushes
+
+
 def _forget_process(ref: weakref.ReferenceType[TraceRecorder]) -> None:
     """In a forked copy of the program, the writer process is its parent's: never write
     into its pipe (frames of two processes would interleave)."""
@@ -94,7 +117,7 @@ class TraceRecorder:
         self.writer = writer_choice(writer)
         self._process: WriterProcess | None = None  # set once it is ready to take records
         self._starting: WriterProcess | None = None
-        self._window = [0.0, 0]  # ``auto``: when the last second began, records since then
+        self._pace = Pace()  # ``auto`` decides with it
         self._send_lock = threading.Lock()  # take and send in one go: records stay in order
         # Appended to by the event loop's thread, swapped out by the writer's: both are
         # single bytecode operations on the list, so no lock is needed.
@@ -195,13 +218,11 @@ class TraceRecorder:
         if not ops:
             return
         self._apply(ops)
-        if self.writer == "auto" and self._starting is None:
-            now = time.monotonic()
-            if now - self._window[0] > 1.0:
-                self._window = [now, 0]
-            self._window[1] += len(ops)
-            if self._window[1] >= PROCESS_AFTER:
-                self._start_process()
+        pace = self._pace
+        pace.tick(records=len(ops))
+        if self.writer == "auto" and self._starting is None and \
+                pace.records >= max(PROCESS_AFTER, pace.flushes * RECORDS_PER_FLUSH):
+            self._start_process()
 
     def _apply(self, ops: list[Op]) -> None:
         try:
@@ -270,10 +291,20 @@ class TraceRecorder:
             if child is None:
                 return False
             entries = self._take_entries()
+            self._pace.tick(records=len(entries))
             if entries:
                 with contextlib.suppress(WriterGone):  # kept by the child: _lost writes it
                     child.send(encode(entries))
             return True
+
+    def _retire(self, child: WriterProcess) -> None:
+        """Back to the writer thread (on it): the child commits what it has and exits."""
+        with self._send_lock:
+            if self._process is not child:
+                return
+            self._process = self._starting = None
+        child.close()
+        self._lost(child, "retired")  # anything it did not confirm
 
     def _lost(self, child: WriterProcess, why: str) -> None:
         """The child ended: write what it never confirmed here, and keep writing here."""
@@ -306,6 +337,12 @@ class TraceRecorder:
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         child = self._process
+        self._pace.tick(flushes=1)
+        pace = self._pace
+        if child is not None and self.writer == "auto" and pace.flushes >= FLUSHES_TO_DECIDE \
+                and pace.records < pace.flushes * RECORDS_PER_FLUSH:
+            await asyncio.wrap_future(self._thread.submit(self._retire, child))
+            child = None
         if child is not None and self._send():
             loop = asyncio.get_running_loop()
             try:

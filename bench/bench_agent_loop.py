@@ -26,8 +26,9 @@ history. Variants, interleaved round by round in a shuffled order, in one proces
                      writer's work is inside the timed region (the writer commits every few
                      milliseconds, several short runs per transaction, as it does in an
                      application; ``commit_each_run`` below waits for each run's commit).
-  agent_react_commit_each_run  the same, awaiting ``aflush()`` after every run (a commit
-                     per run): what a caller pays that waits for each run to be durable.
+  agent_react_commit_each_run  the same (an agent of its own), awaiting ``aflush()`` after
+                     every run (a commit per run): what a caller pays that waits for each
+                     run to be durable (``auto`` keeps the writer thread for such a caller).
   agent_react_thread_writer  the same with ``trace_writer="thread"``: the trace written by a
                      thread of this process, as before the writer process (``agent_react``
                      uses the default, ``auto``, which hands a trace this busy to a writer
@@ -308,9 +309,14 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
         traced["steps"] += 2 * k + 1  # a model step and a tool step each, the answer's
         traced["tool_calls"] += k
 
+    each = Agent(tools=[echo], planner=ReactPlanner(), store=Path(tmp.name) / "each.db",
+                 max_steps=10_000)
+
     async def agent_react_commit_each_run(kind: str, k: int) -> None:
-        await agent_react(kind, k)
-        await agent.aflush()
+        each._model = make(kind, k)
+        run = await each.run("count")
+        assert run.status == "ok" and len(run.results) == k
+        await each.aflush()
 
     untraced = Agent(tools=[echo], planner=ReactPlanner(), store=False, max_steps=10_000)
 
@@ -385,6 +391,7 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
     errors = agent._trace.errors if agent._trace is not None else []
     agent.close()
     threaded.close()
+    each.close()
     tmp.cleanup()
     if stored != traced or errors:
         line(variant="agent_react", error="the trace store does not hold every run's records",

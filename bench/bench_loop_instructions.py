@@ -21,7 +21,8 @@ steps, and two extra short runs would count a whole checkpoint or none. Variants
   handwritten           the hand-written validated loop (jsonschema validator, ToolMessage)
   agent_react_untraced  ``Agent(..., store=False)`` with the react planner
   agent_react           the same traced to a SQLite file, ``aflush()`` after every run, so the
-                        trace writer thread's instructions are counted too
+                        trace writer thread's instructions are counted too (the writer
+                        thread always: the writer process is out of callgrind's sight)
 
 Output: one JSON line per variant with ``instructions_per_step``, ``ratio_to_handwritten``
 and ``ratio_to_floor_validated``; a ``skipped`` line when valgrind is not installed. About 4
@@ -71,8 +72,10 @@ async def child(variant: str, runs: int, steps: int, db: str) -> None:
     script = loop.replies(steps)
     gc.collect()
     gc.disable()  # a collection lands in one run and not another: counts without them
+    # The writer thread, always: callgrind counts this process, and the writer process
+    # ("auto" starts one for a trace this busy) trades instructions for a second core.
     agent = Agent(tools=[loop.echo], planner=ReactPlanner(), max_steps=10_000,
-                  store=db if variant == "agent_react" else False)
+                  store=db if variant == "agent_react" else False, trace_writer="thread")
     validator = Draft202012Validator(agent.tools["echo"].parameters)
     spec = agent.tools["echo"].spec()
     floor = Draft202012Validator(loop.ECHO_SCHEMA)

@@ -10,6 +10,10 @@ planner) in three variants, interleaved round by round in one process:
                  queuing the records costs the loop (and the collections they cause)
   traced         traced, each sample ending with ``aflush()`` as in ``bench_agent_loop.py``
 
+All traced variants use the writer thread (``trace_writer="thread"``): the split below is of
+that path; the writer process works in another process (``bench_agent_loop.py`` compares
+the two).
+
 A sample is 20 runs of 10 steps, or one run of 200. Per variant and size: median wall
 us/step, the loop thread's CPU us/step (``time.thread_time`` before the flush), how long the
 closing ``aflush()`` waited (``flush_wait``, us per step of the sample: the writer's work left
@@ -55,8 +59,10 @@ async def main(rounds: int) -> None:
     from agent.store.core import TraceStore
 
     tmp = tempfile.TemporaryDirectory(prefix="bench-trace-cost-")
+    # The writer thread: its split (loop / recorder / writer) is what this script maps; the
+    # writer process ("auto" hands it a trace this busy) writes out of this process's sight.
     traced = Agent(tools=[loop.echo], planner=ReactPlanner(), max_steps=10_000,
-                   store=Path(tmp.name) / "trace.db")
+                   store=Path(tmp.name) / "trace.db", trace_writer="thread")
     untraced = Agent(tools=[loop.echo], planner=ReactPlanner(), max_steps=10_000, store=False)
     scripts = {k: loop.replies(k) for k, _ in SIZES}
     real_apply = TraceStore.apply

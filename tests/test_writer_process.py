@@ -130,12 +130,38 @@ async def test_auto_hands_a_busy_trace_to_a_writer_process(
     deadline = time.monotonic() + 20
     while agent._recorder().active_writer != "process":
         assert time.monotonic() < deadline, "auto never started the writer process"
-        await _run_calls(agent, 20)
+        await _run_calls(agent, 50)
         await agent.aflush()
     await _run_calls(agent, 5)
     await agent.aflush()
     total = _count(path, "runs")
-    assert total >= 27 and _count(path, "tool_calls") == total
+    assert total >= 57 and _count(path, "tool_calls") == total
+    agent.close()
+
+
+async def test_auto_keeps_the_thread_for_a_caller_that_waits_for_every_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A flush after every run would wait for a round trip to the child each time."""
+    monkeypatch.setattr(recorder_module, "PROCESS_AFTER", 50)
+    path = tmp_path / "t.db"
+    agent = _agent(path, "auto")
+    recorder = agent._recorder()
+    for _ in range(60):  # many records, but a flush after each run
+        await _run_calls(agent, 1)
+        await agent.aflush()
+    assert recorder._starting is None and recorder.active_writer == "thread"
+    deadline = time.monotonic() + 20
+    while recorder.active_writer != "process":  # now runs without waiting: it starts
+        assert time.monotonic() < deadline, "auto never started the writer process"
+        await _run_calls(agent, 50)
+        await agent.aflush()
+    child = recorder._process.proc
+    for _ in range(40):  # waiting for each commit again: back to the thread
+        await _run_calls(agent, 1)
+        await agent.aflush()
+    assert recorder.active_writer == "thread" and child.wait(10) == 0
+    assert _count(path, "runs") == _count(path, "tool_calls") >= 100
+    assert recorder.errors == []
     agent.close()
 
 
