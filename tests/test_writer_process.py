@@ -66,6 +66,15 @@ async def _ready(agent: Agent, seconds: float = 20.0) -> Any:
     return recorder
 
 
+async def _busy_until_process(agent: Agent, seconds: float = 20.0) -> None:
+    """Runs, 50 between flushes, until ``auto`` has handed the trace to a writer process."""
+    deadline = time.monotonic() + seconds
+    while agent._recorder().active_writer != "process":
+        assert time.monotonic() < deadline, "auto never started the writer process"
+        await _run_calls(agent, 50)
+        await agent.aflush()
+
+
 async def test_a_writer_process_stores_every_run(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     agent = _agent(path, "process")
@@ -127,11 +136,7 @@ async def test_auto_hands_a_busy_trace_to_a_writer_process(
     await _run_calls(agent, 2)
     await agent.aflush()
     assert agent._recorder().active_writer == "thread"  # a few records: no process
-    deadline = time.monotonic() + 20
-    while agent._recorder().active_writer != "process":
-        assert time.monotonic() < deadline, "auto never started the writer process"
-        await _run_calls(agent, 50)
-        await agent.aflush()
+    await _busy_until_process(agent)
     await _run_calls(agent, 5)
     await agent.aflush()
     total = _count(path, "runs")
@@ -150,11 +155,7 @@ async def test_auto_keeps_the_thread_for_a_caller_that_waits_for_every_commit(
         await _run_calls(agent, 1)
         await agent.aflush()
     assert recorder._starting is None and recorder.active_writer == "thread"
-    deadline = time.monotonic() + 20
-    while recorder.active_writer != "process":  # now runs without waiting: it starts
-        assert time.monotonic() < deadline, "auto never started the writer process"
-        await _run_calls(agent, 50)
-        await agent.aflush()
+    await _busy_until_process(agent)  # now runs without waiting: it starts
     child = recorder._process.proc
     for _ in range(40):  # waiting for each commit again: back to the thread
         await _run_calls(agent, 1)
