@@ -325,9 +325,8 @@ class TraceRecorder:
     def _at_exit(self) -> None:
         self._drain()
         child = self._process
-        if child is not None:
-            self._send()
-            child.commit(30.0)
+        if child is not None and not child.commit(30.0):
+            self._give_up(child)
 
     def kick(self) -> None:
         """Start writing what is queued now, without waiting (a run just ended)."""
@@ -337,8 +336,8 @@ class TraceRecorder:
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         child = self._process
-        self._pace.tick(flushes=1)
         pace = self._pace
+        pace.tick(flushes=1)
         if child is not None and self.writer == "auto" and pace.flushes >= FLUSHES_TO_DECIDE \
                 and pace.records < pace.flushes * RECORDS_PER_FLUSH:
             await asyncio.wrap_future(self._thread.submit(self._retire, child))

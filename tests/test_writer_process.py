@@ -244,3 +244,30 @@ async def test_a_forked_copy_of_the_program_does_not_write_into_the_parents_pipe
     await agent.aflush()
     assert _count(path, "runs") == 3
     agent.close()
+
+
+def test_the_child_commits_what_it_got_when_its_caller_dies_without_a_word(
+        tmp_path: Path) -> None:
+    """End of input with no commit asked for, and nobody left to read its replies: what
+    came is committed all the same."""
+    from agent.store import new_id
+
+    path = tmp_path / "t.db"
+    child = subprocess.Popen([sys.executable, "-m", "agent.store.child", str(path)],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    assert child.stdout.readline() == b"ready\n"
+    child.stdout.close()  # its replies now go nowhere (EPIPE)
+    run_id = new_id()
+    for seq, ops in enumerate([
+            [("start_run", ({"id": run_id, "query": "q"},), {})],
+            [("finish_run", (run_id,), {"status": "ok", "answer": "done"})]], 1):
+        blob = encode(ops)
+        child.stdin.write(HEADER.pack(seq, len(blob)) + blob)
+    child.stdin.close()
+    assert child.wait(30) == 0
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT status, answer FROM runs").fetchall() == [("ok", "done")]
+    finally:
+        conn.close()

@@ -77,8 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     out = sys.stdout.buffer
 
     def say(line: str) -> None:
-        out.write(line.encode("utf-8", "replace") + b"\n")
-        out.flush()
+        try:
+            out.write(line.encode("utf-8", "replace") + b"\n")
+            out.flush()
+        except OSError:  # the caller is gone: keep writing what it sent all the same
+            pass
 
     try:
         from .core import TraceStore
@@ -91,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     say("ready")
     try:
         write(store, Frames(sys.stdin.fileno()), say)
-    except (BrokenPipeError, KeyboardInterrupt):
+    except KeyboardInterrupt:
         return 0
     except Exception as exc:
         say(f"fatal {_one_line(exc)}")

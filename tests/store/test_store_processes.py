@@ -10,6 +10,8 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
 from agent.store import TraceStore, new_id
 from agent.store.migrations import MIGRATIONS
 
@@ -162,12 +164,14 @@ KILLED_MID_RUN = textwrap.dedent("""
 """)
 
 
+@pytest.mark.parametrize("writer", ["thread", "process"])
 def test_a_killed_run_keeps_its_transcript_up_to_the_step_in_flight(
-    db_path: Path, child_env: dict[str, str]
+    db_path: Path, child_env: dict[str, str], writer: str
 ) -> None:
+    """Killed with the writer thread, or with the writer process (which outlives it)."""
     child = subprocess.Popen([sys.executable, "-c", KILLED_MID_RUN, str(db_path)],
-                             env=child_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+                             env={**child_env, "AGENT_TRACE_WRITER": writer},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert child.stdout is not None
         line = child.stdout.readline()
