@@ -158,14 +158,17 @@ class TraceStore:
 
     # -- writes ----------------------------------------------------------------------------
 
-    def start_run(self, run: dict[str, Any], tools: Iterable[Any] = ()) -> str:
+    def start_run(self, run: dict[str, Any], tools: Iterable[Any] = (),
+                  tool_rows: Iterable[dict[str, Any]] = ()) -> str:
         """Insert (or update) a run and the tools offered to it; returns the run id.
 
         `status` defaults to 'running' and `pid`/`host` to this process, which is how a
-        later open tells a crashed run from a live one.
+        later open tells a crashed run from a live one. `tool_rows`: tools as
+        `agent.store.rows.tool_row` builds them (the writer process is sent them built: its
+        own cache would miss every run, the schemas arriving as new objects each time).
         """
         row = run_row(run)
-        tool_rows = [self._tool_row(t) for t in tools]
+        tool_rows = [*map(self._tool_row, tools), *tool_rows]
         links = [{"run_id": row["id"], "tool_hash": t["hash"]} for t in tool_rows]
 
         def op(batch: Batch) -> None:

@@ -20,7 +20,7 @@ import marshal
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .rows import _STEP_FIELDS, STEP_COLUMNS, _langchain_messages
+from .rows import _STEP_FIELDS, STEP_COLUMNS, ToolRows, _langchain_messages
 
 Op = tuple[str, Sequence[Any], dict[str, Any]]
 _NO_KWARGS: dict[str, Any] = {}
@@ -113,9 +113,14 @@ def _entry(op: Any) -> tuple[Any, ...]:
         return ("m", run_id, start, [_message(m) for m in messages])
     if name == "record_tool_calls":
         return ("o", name, ([dict(row) for row in args[0]],), kwargs)
+    if name == "start_run" and len(args) == 2 and not kwargs:
+        run, tools = args  # the tools' rows, built once per schema object here
+        return ("o", name, (_plain(run),), {"tool_rows": [_TOOL_ROWS(t) for t in tools]})
     return ("o", name, tuple(args), {k: _plain(v) for k, v in kwargs.items()})
 
 
+#: The ``tools`` rows of the tools runs offer, by schema object (every run offers them again).
+_TOOL_ROWS = ToolRows()
 #: How a queued object is sent, by its class: "c" a tool call, "s" a step, "rows" dicts.
 _SHAPES: dict[type, str] = {}
 
