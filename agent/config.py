@@ -31,12 +31,14 @@ DEFAULTS: dict[str, Any] = {
     "approval.allow": [],
     "http.allow_private": False,
     "http.allow": [],
+    "trace_writer": "auto",
 }
 ENV_VARS = {
     "model": "AGENT_MODEL",
     "planner": "AGENT_PLANNER",
     "http.allow_private": "AGENT_HTTP_ALLOW_PRIVATE",
     "http.allow": "AGENT_HTTP_ALLOW",
+    "trace_writer": "AGENT_TRACE_WRITER",
 }
 SOURCE_KINDS = ("openapi", "mcp")
 
@@ -112,6 +114,11 @@ class Config:
     @property
     def planner(self) -> str:
         return str(self.get("planner"))
+
+    @property
+    def trace_writer(self) -> str:
+        """Who writes traces: auto, thread or process (``Agent(trace_writer=)``)."""
+        return str(self.get("trace_writer"))
 
     def tool_settings(self) -> dict[str, Any]:
         """What tools read from ``ToolContext.settings``: the HTTP tools' address policy.

@@ -19,6 +19,7 @@ KEYS: dict[str, str] = {
     "http": "[http] allow_private = bool, allow = hosts, IPs, CIDR networks or host:port",
     "openapi": "[[openapi]] tool sources: an OpenAPI spec each",
     "mcp": "[[mcp]] tool sources: an MCP server each",
+    "trace_writer": "who writes traces: auto (default), thread or process",
 }
 
 _NAMES = {"type": "string", "minLength": 1}
@@ -53,6 +54,8 @@ SCHEMA: dict[str, Any] = {
         # Each source's own keys are checked by its loader (agent.plugins.openapi / mcp_client).
         "openapi": {**_SOURCES, "description": KEYS["openapi"]},
         "mcp": {**_SOURCES, "description": KEYS["mcp"]},
+        "trace_writer": {"enum": ["auto", "thread", "process"],
+                         "description": KEYS["trace_writer"]},
     },
 }
 

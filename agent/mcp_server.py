@@ -58,13 +58,14 @@ class ToolServer:
 
     def __init__(self, tools: Iterable[Tool], *, store: Any = None, yes: bool = False,
                  allow: Sequence[str] = (), policy: ApprovalPolicy | None = None,
-                 settings: Mapping[str, Any] | None = None, registry: Any = None) -> None:
+                 settings: Mapping[str, Any] | None = None, registry: Any = None,
+                 trace_writer: str | None = None) -> None:
         from mcp.server import Server
 
         from agent import __version__
 
         self.agent = Agent(list(tools), store=store, approve=_approve, registry=registry,
-                           settings=settings)
+                           settings=settings, trace_writer=trace_writer)
         self.yes = yes
         self.allow = list(allow)
         self.policy = policy

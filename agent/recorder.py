@@ -16,7 +16,8 @@ so a busy loop and its writer take turns on one core; a child process
 records (``agent.store.wire``). ``auto``, the default, starts one once records come faster
 than ``PROCESS_AFTER`` a second, where the writer thread would cost the loop the most, unless
 the caller waits for a commit every few records (``RECORDS_PER_FLUSH``), and goes back to the
-thread if it starts to; ``AGENT_TRACE_WRITER`` sets the default.
+thread if it starts to; ``trace_writer`` in ``agent.toml`` or ``$AGENT_TRACE_WRITER`` choose
+for the CLI and ``Agent.from_config``.
 """
 
 from __future__ import annotations
@@ -60,11 +61,12 @@ COMMIT_TIMEOUT = 120.0
 
 
 def writer_choice(writer: str | None = None) -> str:
-    """``writer``, else ``$AGENT_TRACE_WRITER``, else ``auto``; checked."""
-    choice = writer or os.environ.get("AGENT_TRACE_WRITER") or "auto"
+    """``writer``, else ``auto``; checked (``agent.config`` reads ``trace_writer`` and
+    ``$AGENT_TRACE_WRITER``: an ``Agent`` itself reads no configuration)."""
+    choice = writer or "auto"
     if choice not in WRITERS:
         raise UsageError(f"unknown trace writer {choice!r}: use one of {', '.join(WRITERS)} "
-                         "(the Agent's trace_writer= or $AGENT_TRACE_WRITER)")
+                         "(trace_writer in agent.toml or Agent(), or $AGENT_TRACE_WRITER)")
     return choice
 
 

@@ -128,7 +128,8 @@ class Repl:
                  approve_all: bool = False, db: str | None = None,
                  console: Console | None = None, interactive: bool | None = None,
                  approval: ApprovalPolicy | None = None,
-                 settings: dict[str, Any] | None = None) -> None:
+                 settings: dict[str, Any] | None = None,
+                 trace_writer: str | None = None) -> None:
         if interactive is None:
             interactive = sys.stdin.isatty() and sys.stdout.isatty()
         self.console = console or Console(highlight=False)
@@ -136,6 +137,7 @@ class Repl:
         self.approve_all = approve_all
         self.approval = approval or ApprovalPolicy()  # agent.toml's [approval]
         self.settings = settings or {}
+        self.trace_writer = trace_writer
         self.registry: Registry = build_registry()
         self.store = TraceStore(db)
         self.reader = LineReader(default_db_path().parent / "chat_history", interactive)
@@ -153,6 +155,7 @@ class Repl:
         """A new agent on the shared registry and store; raises if a name is unknown."""
         agent = Agent(planner=planner, model=model, store=self.store, registry=self.registry,
                       ask=self._ask, session_id=self.session_id, settings=self.settings,
+                      trace_writer=self.trace_writer,
                       approve=self.approval.approver(self._approve, yes=self.approve_all))
         try:
             if planner is not None:
@@ -448,8 +451,8 @@ def convert(text: str, schema: dict[str, Any]) -> Any:
 
 def run_repl(*, planner: str | None = None, model: str | None = None, approve_all: bool = False,
              db: str | None = None, approval: ApprovalPolicy | None = None,
-             settings: dict[str, Any] | None = None) -> int:
+             settings: dict[str, Any] | None = None, trace_writer: str | None = None) -> int:
     """Start a chat session; returns the exit code (0 when the user leaves)."""
     repl = Repl(planner=planner, model=model, approve_all=approve_all, db=db,
-                approval=approval, settings=settings)
+                approval=approval, settings=settings, trace_writer=trace_writer)
     return asyncio.run(repl.main())

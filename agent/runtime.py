@@ -84,8 +84,8 @@ class Agent:
         that needs information ends with status ``needs_input``.
     trace_writer: who writes the trace: ``"thread"`` (a thread of this process),
         ``"process"`` (a child process, beside the event loop instead of taking turns with
-        it), or ``"auto"`` (the thread, then a process once records come faster than 2,000
-        a second); default ``$AGENT_TRACE_WRITER`` or ``"auto"``.
+        it), or ``"auto"`` (the default: the thread, then a process once records come faster
+        than 2,000 a second); ``from_config`` takes agent.toml's or ``$AGENT_TRACE_WRITER``.
     """
 
     def __init__(
@@ -146,7 +146,8 @@ class Agent:
 
     @classmethod
     def from_config(cls, config: Any = None, **options: Any) -> Agent:
-        """An agent with ``agent.toml``'s settings: model, planner, approval, HTTP allow-list.
+        """An agent with ``agent.toml``'s settings: model, planner, approval, HTTP allow-list,
+        trace writer.
 
         ``config`` is an ``agent.config.Config`` (default: ``load_config()``, which reads the
         files and ``AGENT_*`` variables). Options given here win over the config's. Under the
@@ -160,6 +161,7 @@ class Agent:
         approve = options.pop("approve", None)
         options.setdefault("planner", config.planner)
         options.setdefault("model", config.model)
+        options.setdefault("trace_writer", config.trace_writer)
         options["settings"] = {**config.tool_settings(), **(options.get("settings") or {})}
         options["approve"] = config.approval().approver(approve if callable(approve) else None,
                                                         yes=approve is True)

@@ -37,8 +37,8 @@ class WriterProcess:
     """``python -m agent.store.child PATH`` and the two threads that talk to it.
 
     ``on_ready()`` is called once the child has opened the store, ``on_exit(message)`` once
-    it has ended (from the thread reading its replies); ``errors`` collects what the store
-    refused, one line per frame.
+    it has ended, ``on_error(message)`` for each record the store refused (all three from the
+    thread reading its replies).
     """
 
     def __init__(self, path: str, *, busy_timeout: float, max_content_bytes: int,

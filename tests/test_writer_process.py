@@ -166,15 +166,24 @@ async def test_auto_keeps_the_thread_for_a_caller_that_waits_for_every_commit(
     agent.close()
 
 
-def test_the_writer_is_chosen_by_argument_then_environment(
+def test_the_writer_is_chosen_by_argument_or_by_the_config(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent.config import load_config
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AGENT_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("AGENT_TRACE_WRITER", "thread")
-    assert _agent(tmp_path / "a.db", None)._trace_writer == "thread"
+    assert _agent(tmp_path / "a.db", None)._trace_writer == "auto"  # Agent() reads no config
     assert _agent(tmp_path / "a.db", "process")._trace_writer == "process"
-    monkeypatch.setenv("AGENT_TRACE_WRITER", "fork")
+    config = load_config()
+    assert config.settings["trace_writer"].source == "$AGENT_TRACE_WRITER"
+    assert Agent.from_config(config, store=False)._trace_writer == "thread"
+    monkeypatch.delenv("AGENT_TRACE_WRITER")
+    (tmp_path / "agent.toml").write_text('trace_writer = "process"\n')
+    assert Agent.from_config(store=False)._trace_writer == "process"
     with pytest.raises(UsageError, match="unknown trace writer 'fork': use one of auto, "
                                          "thread, process"):
-        _agent(tmp_path / "a.db", None)
+        _agent(tmp_path / "a.db", "fork")
 
 
 async def test_an_in_memory_store_keeps_the_writer_thread(

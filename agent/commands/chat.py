@@ -12,4 +12,4 @@ def chat(args: argparse.Namespace) -> int:
     config = load_config()  # flags > AGENT_* variables > ./agent.toml > home agent.toml
     return run_repl(planner=args.planner or config.planner, model=args.model or config.model,
                     approve_all=args.yes, db=args.db, approval=config.approval(),
-                    settings=config.tool_settings())
+                    settings=config.tool_settings(), trace_writer=config.trace_writer)

@@ -30,7 +30,8 @@ def eval_queries(args: argparse.Namespace) -> int:
         agents.clear()
         agent = Agent(registry=registry, planner=args.planner or config.planner, approve=True,
                       model=config.model, settings=config.tool_settings(),
-                      store=False if args.no_trace else args.db)
+                      store=False if args.no_trace else args.db,
+                      trace_writer=config.trace_writer)
         agents.append(agent)
         return agent
 

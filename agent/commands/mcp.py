@@ -28,7 +28,8 @@ def serve(args: argparse.Namespace) -> int:
     tools = select_tools(registry.tools, _patterns(args.tools))
     server = ToolServer(tools, store=False if args.no_trace else args.db, yes=args.yes,
                         allow=_patterns(args.allow), policy=config.approval(),
-                        settings=config.tool_settings(), registry=registry)
+                        settings=config.tool_settings(), registry=registry,
+                        trace_writer=config.trace_writer)
     try:
         if args.http:
             print(f"agent mcp serve: {len(tools)} tools at http://{args.host}:{args.port}/mcp",

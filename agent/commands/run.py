@@ -59,7 +59,8 @@ def _approver(args: argparse.Namespace, config: Config) -> Any:
 def _agent(args: argparse.Namespace) -> Agent:
     config = load_config()
     store = False if args.no_trace else args.db
-    return Agent(store=store, approve=_approver(args, config), settings=config.tool_settings())
+    return Agent(store=store, approve=_approver(args, config), settings=config.tool_settings(),
+                 trace_writer=config.trace_writer)
 
 
 def call(args: argparse.Namespace) -> int:
@@ -158,7 +159,8 @@ def run_query(args: argparse.Namespace) -> int:
     config = load_config()
     agent = Agent(store=False if args.no_trace else args.db, approve=_approver(args, config),
                   planner=planner or config.planner, model=args.model or config.model,
-                  ask=_ask_inline if interactive else None, settings=config.tool_settings())
+                  ask=_ask_inline if interactive else None, settings=config.tool_settings(),
+                  trace_writer=config.trace_writer)
     with agent:
         run = asyncio.run(agent.run(query, answers=answers, parent_id=parent_id))
     if args.json:
