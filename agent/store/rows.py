@@ -250,10 +250,10 @@ def message_dict(message: Any) -> dict[str, Any]:
     """
     if isinstance(message, Mapping) and "type" in message and "data" in message:
         return {"type": message["type"], "data": dict(message["data"])}
-    as_dict = getattr(message, "as_dict", None)  # an agent.store.wire.EncodedMessage
-    if as_dict is not None:
-        result: dict[str, Any] = as_dict()
-        return result
+    from .wire import EncodedMessage  # wire imports this module
+
+    if isinstance(message, EncodedMessage):  # what the writer process was sent
+        return message.as_dict()
     return _as_message_dict(message)
 
 
