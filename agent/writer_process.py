@@ -13,6 +13,7 @@ import asyncio
 import collections
 import contextlib
 import logging
+import multiprocessing.spawn
 import os
 import select
 import subprocess
@@ -50,8 +51,11 @@ class WriterProcess:
         root = str(Path(__file__).resolve().parents[1])  # `agent` importable in the child
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+        # multiprocessing's interpreter: sys.executable unless set (an embedding server such
+        # as uWSGI points sys.executable at itself; multiprocessing.set_executable fixes both).
+        python = os.fsdecode(multiprocessing.spawn.get_executable() or sys.executable)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agent.store.child", path,
+            [python, "-m", "agent.store.child", path,
              "--busy-timeout", str(busy_timeout), "--max-content-bytes", str(max_content_bytes)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
             env=env, start_new_session=True,  # a Ctrl-C at the REPL must not stop a commit
