@@ -8,6 +8,7 @@ already recorded is lost.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -68,6 +69,12 @@ class _Hooks:
         for out in await asyncio.gather(*pending, return_exceptions=True):
             if isinstance(out, Exception):
                 log.warning("plugin hook failed: %s: %s", type(out).__name__, out)
+
+
+@functools.cache
+def _hostname() -> str:
+    """This host's name, asked once (a system call per run otherwise)."""
+    return socket.gethostname()
 
 
 class Agent:
@@ -274,7 +281,7 @@ class Agent:
                 "id": run.id, "query": query, "planner": planner, "model": run.model,
                 "session_id": run.session_id, "parent_id": parent_id,
                 "started_at": run.started_at, "status": "running", "source": "agent",
-                "pid": os.getpid(), "host": socket.gethostname(),
+                "pid": os.getpid(), "host": _hostname(),
                 **({"metadata": run.metadata} if run.metadata else {}),
             }, [{"name": t.name, "description": t.description, "parameters": t.parameters,
                  "plugin": t.plugin} for t in self.tools.values()])

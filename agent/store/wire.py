@@ -115,8 +115,8 @@ def _entry(op: Any) -> tuple[Any, ...]:
         return ("o", name, ([dict(row) for row in args[0]],), kwargs)
     if name == "start_run" and len(args) == 2 and not kwargs:
         run, tools = args  # the tools' rows, built once per schema object here
-        return ("o", name, (_plain(run),), {"tool_rows": [_TOOL_ROWS(t) for t in tools]})
-    return ("o", name, tuple(args), {k: _plain(v) for k, v in kwargs.items()})
+        return ("o", name, (_shallow(run),), {"tool_rows": [_TOOL_ROWS(t) for t in tools]})
+    return ("o", name, tuple(args), _shallow(kwargs))
 
 
 #: The ``tools`` rows of the tools runs offer, by schema object (every run offers them again).
@@ -170,6 +170,18 @@ def _portable(entry: tuple[Any, ...]) -> tuple[Any, ...]:
             pass
     result: tuple[Any, ...] = _plain(entry, json_only=True)
     return result
+
+
+_SIMPLE = frozenset({str, int, float, bool, type(None)})
+
+
+def _shallow(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` with its values made plain where needed (a run's answer is a ``str``
+    subclass: langchain-core's ``AIMessage.text``); usually as it is, looked at once."""
+    simple = _SIMPLE
+    if all(type(v) in simple for v in values.values()):
+        return values
+    return {k: v if type(v) in simple else _plain(v) for k, v in values.items()}
 
 
 def _plain(value: Any, json_only: bool = False) -> Any:
