@@ -96,6 +96,16 @@ class Pace:
         self.flushes += flushes
 
 
+def _file_of(store: Any) -> str | None:
+    """The store's file as SQLite opened it: absolute, so a later ``chdir`` does not send the
+    writer process to another file; None for an in-memory store."""
+    try:
+        databases = store.db.execute("PRAGMA database_list").fetchall()
+    except Exception:  # not a TraceStore, or closed
+        return None
+    return next((str(file) for _, name, file in databases if name == "main" and file), None)
+
+
 def _forget_process(ref: weakref.ReferenceType[TraceRecorder]) -> None:
     """In a forked copy of the program, the writer process is its parent's: never write
     into its pipe (frames of two processes would interleave)."""
@@ -246,11 +256,11 @@ class TraceRecorder:
         """Start the child; it takes the records once it is ready (``_switch``)."""
         from agent.writer_process import SUPPORTED, WriterProcess
 
-        path = str(getattr(self.store, "path", ":memory:"))
-        if not SUPPORTED or path == ":memory:":
+        path = _file_of(self.store)
+        if not SUPPORTED or path is None:
             if self.writer == "process":
                 log.warning("no trace writer process here (%s): writing in this process",
-                            "an in-memory store" if path == ":memory:" else "not POSIX")
+                            "an in-memory store" if path is None else "not POSIX")
             self.writer = "thread"
             return
         holder: list[WriterProcess] = []

@@ -280,3 +280,23 @@ def test_the_child_commits_what_it_got_when_its_caller_dies_without_a_word(
         assert conn.execute("SELECT status, answer FROM runs").fetchall() == [("ok", "done")]
     finally:
         conn.close()
+
+
+async def test_a_relative_store_path_still_names_its_file_after_a_chdir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    agent = _agent(Path("t.db"), "auto")
+    await _run_calls(agent, 1)
+    await agent.aflush()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # before the writer process starts
+    recorder = agent._recorder()
+    recorder.writer = "process"
+    recorder._start_process()
+    await _ready(agent)
+    await _run_calls(agent, 3)
+    await agent.aflush()
+    assert _count(tmp_path / "here" / "t.db", "runs") == 4
+    assert not (tmp_path / "elsewhere" / "t.db").exists()
+    agent.close()
