@@ -128,11 +128,16 @@ async def test_a_record_the_store_refuses_is_reported_and_the_others_kept(
     agent.close()
 
 
-async def test_auto_hands_a_busy_trace_to_a_writer_process(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def eager_auto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agent:
+    """An ``auto`` agent whose writer process is worth starting after 50 records a second."""
     monkeypatch.setattr(recorder_module, "PROCESS_AFTER", 50)
-    path = tmp_path / "t.db"
-    agent = _agent(path, "auto")
+    return _agent(tmp_path / "t.db", "auto")
+
+
+async def test_auto_hands_a_busy_trace_to_a_writer_process(
+        tmp_path: Path, eager_auto: Agent) -> None:
+    path, agent = tmp_path / "t.db", eager_auto
     await _run_calls(agent, 2)
     await agent.aflush()
     assert agent._recorder().active_writer == "thread"  # a few records: no process
@@ -145,11 +150,9 @@ async def test_auto_hands_a_busy_trace_to_a_writer_process(
 
 
 async def test_auto_keeps_the_thread_for_a_caller_that_waits_for_every_commit(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, eager_auto: Agent) -> None:
     """A flush after every run would wait for a round trip to the child each time."""
-    monkeypatch.setattr(recorder_module, "PROCESS_AFTER", 50)
-    path = tmp_path / "t.db"
-    agent = _agent(path, "auto")
+    path, agent = tmp_path / "t.db", eager_auto
     recorder = agent._recorder()
     for _ in range(60):  # many records, but a flush after each run
         await _run_calls(agent, 1)
