@@ -156,18 +156,27 @@ class ToolResult:
     duration_ms: float = 0.0
     started_at: float = 0.0
     attempts: int = 1
+    #: ``text()`` of ``content``, kept: the model's tool message and the trace's both ask.
+    _text: tuple[Any, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.status == "success"
 
     def text(self) -> str:
-        """The content as text: strings as they are, anything else as JSON."""
+        """The content as text: strings as they are, anything else as JSON (made once per
+        content object: change ``content`` by assigning it, not in place)."""
         if self.status != "success":
             return f"Error: {self.error}"
-        if isinstance(self.content, str):
-            return self.content
-        return _as_json(self.content)
+        content = self.content
+        if isinstance(content, str):
+            return content
+        kept = self._text
+        if kept is not None and kept[0] is content:
+            return kept[1]
+        text = _as_json(content)
+        self._text = (content, text)
+        return text
 
     def to_message(self) -> ToolMessage:
         """The langchain-core ``ToolMessage`` for a model's transcript."""
@@ -351,10 +360,15 @@ class ToolBatch:
                 "response_metadata": {}, "tool_calls": [
                     {"name": c["name"], "args": c["args"], "id": c["id"], "type": "tool_call"}
                     for c in self.calls]}}
-        for r in self.results:
+        for text, call_id, name, ok in self.result_fields():
             yield {"type": "tool", "data": {
-                "content": r.text(), "tool_call_id": r.call_id, "name": r.name,
-                "status": "success" if r.ok else "error", "type": "tool"}}
+                "content": text, "tool_call_id": call_id, "name": name,
+                "status": "success" if ok else "error", "type": "tool"}}
+
+    def result_fields(self) -> list[tuple[str, str, str, bool]]:
+        """Each result's tool message as (text, call id, tool name, ok): all the trace
+        writer process is sent of it (``agent.store.wire``)."""
+        return [(r.text(), r.call_id, r.name, r.ok) for r in self.results]
 
 
 EventType = Literal[

@@ -23,6 +23,10 @@ class Answer(str):
     """A ``str`` subclass, like langchain-core's ``AIMessage.text``: marshal refuses it."""
 
 
+class Custom(AIMessage):
+    """A message class of the caller's own: sent as its JSON, not rebuilt by the child."""
+
+
 class Opaque:
     """Neither marshal nor JSON knows it: stored as its ``str()``."""
 
@@ -56,6 +60,10 @@ def _records(run_id: str) -> list[Any]:
                                       "total_tokens": 4})
     batch = ToolBatch([{"name": "echo", "args": ok.args, "id": "c1"}], [ok, secret],
                       with_calls=False)
+    when = ToolResult("c4", "clock", "success", content=datetime.datetime(2026, 11, 29, 8))
+    sent_whole = ToolBatch([{"name": "echo", "args": ok.args, "id": "c1", "extra": 1},
+                            {"name": "clock", "args": {}, "id": "c4"}], [ok, secret, when],
+                           with_calls=True)
     return [
         ("start_run", ({"id": run_id, "query": "echo ü", "status": "running",
                         "started_at": 1.0},
@@ -70,6 +78,10 @@ def _records(run_id: str) -> list[Any]:
         ("record_messages", (run_id, [reply, *batch], 1), {}),
         ("record_messages", (run_id, [HumanMessage("token=abcdef123456"),
                                       ToolMessage("x" * 500, tool_call_id="c3")], 4), {}),
+        ("record_messages", (run_id, sent_whole, 6), {}),  # as the runtime sends a batch
+        ("record_messages", (run_id, [
+            AIMessage("at", response_metadata={"at": datetime.datetime(2026, 11, 29)}),
+            Custom("mine", id="m-1")], 10), {}),
         ("record_tool_calls", ([{"id": "x-1", "run_id": run_id, "status": "success",
                                  "args": {"b": 1, "a": 2}, "content": "z"}],), {}),
         ("set_label", (run_id, "split", "train"), {}),
@@ -100,7 +112,7 @@ def test_records_sent_as_bytes_are_stored_as_the_records_themselves(tmp_path: Pa
         assert secret not in stored
     assert "<opaque thing>" in stored and "2026-11-29" in stored
     assert len(wire["steps"]) == 2 and len(wire["tool_calls"]) == 3
-    assert len(wire["messages"]) == 6 and wire["labels"][0][1:] == ("split", "train")
+    assert len(wire["messages"]) == 12 and wire["labels"][0][1:] == ("split", "train")
 
 
 def test_records_marshal_carries_as_they_are_need_no_conversion() -> None:
@@ -113,6 +125,18 @@ def test_records_marshal_carries_as_they_are_need_no_conversion() -> None:
     assert values.values == (step.id, run_id, None, 0, "model", "m", "running", 0.0, None,
                              None, 0, 0, {"tools": ["echo"]})
     assert values.data == {"tools": ["echo"]} and values.kind == "model"
+
+
+def test_langchain_messages_are_sent_as_their_fields_and_rebuilt() -> None:
+    run_id = new_id()
+    reply = AIMessage("", tool_calls=[{"name": "echo", "args": {"n": 1}, "id": "c1"}],
+                      usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4})
+    asked = ToolMessage("42", tool_call_id="c1", name="echo")
+    ((name, (rid, messages, seq), _),) = decode(encode(
+        [("record_messages", (run_id, [reply, asked], 3), {})]))
+    assert (name, rid, seq) == ("record_messages", run_id, 3)
+    assert [type(m) for m in messages] == [AIMessage, ToolMessage]
+    assert messages == [reply, asked]
 
 
 def test_a_blob_of_something_else_is_refused() -> None:
