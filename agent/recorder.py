@@ -16,8 +16,8 @@ so a busy loop and its writer take turns on one core; a child process
 records (``agent.store.wire``). ``auto``, the default, starts one once records come faster
 than ``PROCESS_AFTER`` a second, where the writer thread would cost the loop the most, unless
 the caller waits for a commit every few records (``RECORDS_PER_FLUSH``), and goes back to the
-thread if it starts to; ``trace_writer`` in ``agent.toml`` or ``$AGENT_TRACE_WRITER`` choose
-for the CLI and ``Agent.from_config``.
+thread for good if it starts to; ``trace_writer`` in ``agent.toml`` or ``$AGENT_TRACE_WRITER``
+choose for the CLI and ``Agent.from_config``.
 """
 
 from __future__ import annotations
@@ -310,11 +310,15 @@ class TraceRecorder:
             return True
 
     def _retire(self, child: WriterProcess) -> None:
-        """Back to the writer thread (on it): the child commits what it has and exits."""
+        """Back to the writer thread for good (on it): the child commits what it has and
+        exits. For good: a caller that waits for its commits now and then but also runs
+        fast between would otherwise start a child (~0.4 s of CPU) and retire it again and
+        again (it did, in the agent loop bench)."""
         with self._send_lock:
             if self._process is not child:
                 return
             self._process = self._starting = None
+            self.writer = "thread"
         child.close()
         self._lost(child, "retired")  # anything it did not confirm
 

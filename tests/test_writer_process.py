@@ -164,7 +164,10 @@ async def test_auto_keeps_the_thread_for_a_caller_that_waits_for_every_commit(
         await _run_calls(agent, 1)
         await agent.aflush()
     assert recorder.active_writer == "thread" and child.wait(10) == 0
-    assert _count(path, "runs") == _count(path, "tool_calls") >= 100
+    await _run_calls(agent, 60)  # busy again: the caller is known now, no new child
+    await agent.aflush()
+    assert recorder._starting is None and recorder.writer == "thread"
+    assert _count(path, "runs") == _count(path, "tool_calls") >= 160
     assert recorder.errors == []
     agent.close()
 

@@ -182,7 +182,30 @@ def _rebuilt_classes() -> dict[Any, str]:
 
 
 def _rebuilt(name: str, fields: dict[str, Any]) -> Any:
-    return _message_classes()[name].model_construct(**fields)
+    """The message ``fields`` (its ``__dict__``) were sent of: what ``model_construct`` makes
+    of them, made directly where that is all it would do (~2.5 us less a message: the child
+    is the busier of the two processes)."""
+    cls, plain = _message_classes()[name], _plain_construct(name)
+    if not plain or fields.keys() != cls.model_fields.keys():
+        return cls.model_construct(**fields)
+    message = cls.__new__(cls)
+    _set(message, "__dict__", fields)
+    _set(message, "__pydantic_fields_set__", set(fields))
+    _set(message, "__pydantic_extra__", {})
+    _set(message, "__pydantic_private__", None)
+    return message
+
+
+_set = object.__setattr__
+
+
+@cache
+def _plain_construct(name: str) -> bool:
+    """Whether ``model_construct`` of this class only sets the fields (no private attributes,
+    no ``model_post_init``, extra fields allowed)."""
+    cls = _message_classes()[name]
+    return (not cls.__private_attributes__ and cls.__pydantic_post_init__ is None
+            and cls.model_config.get("extra") == "allow" and not cls.__pydantic_root_model__)
 
 
 def _op(entry: Sequence[Any]) -> Op:
