@@ -256,3 +256,18 @@ def test_runs_in_short_lived_event_loops_are_committed_without_close(tmp_path: P
         time.sleep(0.02)
     assert count == 3
     agent.close()
+
+
+def test_a_tool_results_text_follows_its_content() -> None:
+    """``text()`` is made once per content object (the model's tool message and the trace
+    both ask for it), and made again when the content is replaced."""
+    from agent.types import ToolResult
+
+    result = ToolResult("c1", "echo", "success", content={"n": 1})
+    assert result.text() == '{"n": 1}'
+    assert result.text() is result.text()
+    result.content = {"n": 2}
+    assert result.text() == '{"n": 2}'
+    result.status, result.error = "error", "boom"
+    assert result.text() == "Error: boom"
+    assert result == ToolResult("c1", "echo", "error", content={"n": 2}, error="boom")

@@ -34,10 +34,11 @@ def test_a_checkpoint_is_asked_for_after_a_commit_past_the_threshold(
     monkeypatch.setattr(child, "CHECKPOINT_BYTES", threshold)
     requests: list[int] = []
     replies: list[str] = []
+    frames = _frames(_run("a"), b"", _run("b"))
     with TraceStore(tmp_path / "t.db") as store:
-        child.write(store, _frames(_run("a"), b"", _run("b")), replies.append,
-                    lambda: requests.append(len(replies)))
+        child.write(store, frames, replies.append, lambda: requests.append(len(replies)))
         assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
+    os.close(frames.fd)
     assert replies == ["ok 2", "ok 3"]
     assert len(requests) == asked
     if asked:
