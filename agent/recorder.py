@@ -9,15 +9,9 @@ Queuing is what the event loop pays per record, so it is an append and nothing m
 are built by the writer. A step is queued as the object itself and written as it is when
 the writer gets to it, so a step begun and ended between two writes is one row.
 
-The writer is a thread of this process, or a process of its own (``writer``): in this
-process, the writer's Python and every SQLite call it makes wait for the event loop's GIL,
-so a busy loop and its writer take turns on one core; a child process
-(``agent.writer_process``) writes beside the loop instead, and the loop only encodes the
-records (``agent.store.wire``). ``auto``, the default, starts one once records come faster
-than ``PROCESS_AFTER`` a second, where the writer thread would cost the loop the most, unless
-the caller waits for a commit every few records (``RECORDS_PER_FLUSH``), and goes back to the
-thread for good if it starts to; ``trace_writer`` in ``agent.toml`` or ``$AGENT_TRACE_WRITER``
-choose for the CLI and ``Agent.from_config``.
+The writer is a thread of this process, or a process of its own (``writer``, chosen as
+``agent.writer_choice`` says); to a writer process the loop sends the records encoded
+(``agent.store.wire``), and the child writes them beside it.
 """
 
 from __future__ import annotations
@@ -28,14 +22,13 @@ import contextlib
 import logging
 import os
 import threading
-import time
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import UsageError
 from agent.types import Step
+from agent.writer_choice import Pace, writer_choice
 
 if TYPE_CHECKING:
     from agent.writer_process import WriterProcess
@@ -44,30 +37,10 @@ log = logging.getLogger("agent.trace")
 
 Op = tuple[str, Sequence[Any], dict[str, Any]]
 _NO_KWARGS: dict[str, Any] = {}  # shared by the ops without keywords (never changed)
-WRITERS = ("auto", "thread", "process")
-#: ``auto``: records a second that make a writer process worth starting (a few hundred
-#: steps a second: a scripted or replayed loop, ``agent generate``; not a chat with a model).
-PROCESS_AFTER = 2000
-#: ``auto``: records per flush under which a writer process does not start, or is retired
-#: (after ``FLUSHES_TO_DECIDE`` flushes in a second). A caller that waits for each run's
-#: commit waits for a round trip to the child each time (a flush after every run of ten
-#: steps, ~55 records, cost ~1.5x with it), so it keeps the thread.
-RECORDS_PER_FLUSH = 200
-FLUSHES_TO_DECIDE = 20
 #: Records queued at most before they are sent to a writer process (about 25 steps).
 SEND_EVERY = 128
 #: How long a flush waits for the writer process to confirm before writing here instead.
 COMMIT_TIMEOUT = 120.0
-
-
-def writer_choice(writer: str | None = None) -> str:
-    """``writer``, else ``auto``; checked (``agent.config`` reads ``trace_writer`` and
-    ``$AGENT_TRACE_WRITER``: an ``Agent`` itself reads no configuration)."""
-    choice = writer or "auto"
-    if choice not in WRITERS:
-        raise UsageError(f"unknown trace writer {choice!r}: use one of {', '.join(WRITERS)} "
-                         "(trace_writer in agent.toml or Agent(), or $AGENT_TRACE_WRITER)")
-    return choice
 
 
 def as_op(entry: Any) -> Op:
@@ -78,22 +51,6 @@ def as_op(entry: Any) -> Op:
     if isinstance(entry, Step):
         return ("record_step", (entry,), _NO_KWARGS)
     return ("record_tool_calls", (entry,), _NO_KWARGS)
-
-
-class Pace:
-    """Records written and flushes asked for in the current second."""
-
-    __slots__ = ("flushes", "records", "start")
-
-    def __init__(self) -> None:
-        self.start, self.records, self.flushes = 0.0, 0, 0
-
-    def tick(self, records: int = 0, flushes: int = 0) -> None:
-        now = time.monotonic()
-        if now - self.start > 1.0:
-            self.start, self.records, self.flushes = now, 0, 0
-        self.records += records
-        self.flushes += flushes
 
 
 def _file_of(store: Any) -> str | None:
@@ -230,10 +187,8 @@ class TraceRecorder:
         if not ops:
             return
         self._apply(ops)
-        pace = self._pace
-        pace.tick(records=len(ops))
-        if self.writer == "auto" and self._starting is None and \
-                pace.records >= max(PROCESS_AFTER, pace.flushes * RECORDS_PER_FLUSH):
+        self._pace.tick(records=len(ops))
+        if self.writer == "auto" and self._starting is None and self._pace.busy():
             self._start_process()
 
     def _apply(self, ops: list[Op]) -> None:
@@ -352,10 +307,8 @@ class TraceRecorder:
     async def flush(self) -> None:
         """Wait until everything queued so far is committed."""
         child = self._process
-        pace = self._pace
-        pace.tick(flushes=1)
-        if child is not None and self.writer == "auto" and pace.flushes >= FLUSHES_TO_DECIDE \
-                and pace.records < pace.flushes * RECORDS_PER_FLUSH:
+        self._pace.tick(flushes=1)
+        if child is not None and self.writer == "auto" and self._pace.waits_for_commits():
             await asyncio.wrap_future(self._thread.submit(self._retire, child))
             child = None
         if child is not None and self._send():

@@ -20,10 +20,11 @@ from agent.environment import AskCallback, Environment, StepLimitReached, new_id
 from agent.errors import AgentError, NeedsInput
 from agent.executor import Approver, Executor
 from agent.plugin_manager import PluginSet
-from agent.recorder import TraceRecorder, writer_choice
+from agent.recorder import TraceRecorder
 from agent.registry import Registry, build_registry, collect_tools
 from agent.replay.options import run_metadata
 from agent.types import Answer, Event, Run, Task, Tool, ToolBatch, ToolResult
+from agent.writer_choice import writer_choice
 
 log = logging.getLogger("agent")
 DEFAULT_PLANNER = "dataflow"

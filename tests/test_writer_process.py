@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-import agent.recorder as recorder_module
+import agent.writer_choice as writer_choice_module
 from agent import Agent
 from agent.errors import UsageError
 from agent.store.child import HEADER, Frames
@@ -131,7 +131,7 @@ async def test_a_record_the_store_refuses_is_reported_and_the_others_kept(
 @pytest.fixture
 def eager_auto(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Agent:
     """An ``auto`` agent whose writer process is worth starting after 50 records a second."""
-    monkeypatch.setattr(recorder_module, "PROCESS_AFTER", 50)
+    monkeypatch.setattr(writer_choice_module, "PROCESS_AFTER", 50)
     return _agent(tmp_path / "t.db", "auto")
 
 
