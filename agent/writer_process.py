@@ -144,8 +144,13 @@ class WriterProcess:
             elif word == "fatal":
                 why = rest
         code = self.proc.wait()
+        self.proc.stdout.close()
         with self._lock:
             self.ended = f"{why} (exit code {code})"
+            # Nothing is written to it from now on (``send`` and the pump see ``ended``).
+            if self.proc.stdin is not None and not self.proc.stdin.closed:
+                with contextlib.suppress(OSError):
+                    self.proc.stdin.close()
             self._changed.notify_all()
             self._wake_waiters()
         self._pump_wake.set()

@@ -85,7 +85,10 @@ class Checkpointer:
     """
 
     def __init__(self, path: str, busy_timeout: float) -> None:
-        self.path, self.busy_timeout = path, busy_timeout
+        """Raises ``sqlite3.Error`` if ``path`` cannot be opened (here, not on the thread: the
+        caller then leaves SQLite's own checkpoints on)."""
+        self._conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None,
+                                     check_same_thread=False)
         self._wanted = threading.Event()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="agent-checkpoint", daemon=True)
@@ -101,19 +104,15 @@ class Checkpointer:
 
     def _run(self) -> None:
         try:
-            conn = sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)
-        except sqlite3.Error:  # the store's own close checkpoints what is left
-            return
-        try:
             while True:
                 self._wanted.wait()
                 self._wanted.clear()
                 if self._stopping:
                     return
                 with contextlib.suppress(sqlite3.Error):  # busy: the next request tries again
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         finally:
-            conn.close()
+            self._conn.close()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,21 +138,25 @@ def main(argv: list[str] | None = None) -> int:
         # Each frame's savepoint keeps the pages it changes in a statement journal: a
         # temporary file by default, which cost ~40% of the child's SQL time (~12 us/step).
         store.db.conn.execute("PRAGMA temp_store = MEMORY")
-        store.db.conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's job
-        checkpoints = Checkpointer(str(store.path), args.busy_timeout)
     except Exception as exc:
         say(f"fatal cannot open the trace store: {_one_line(exc)}")
         return 1
+    checkpoints: Checkpointer | None = None
+    with contextlib.suppress(sqlite3.Error):  # else SQLite's own, inside commits
+        checkpoints = Checkpointer(str(store.path), args.busy_timeout)
+        store.db.conn.execute("PRAGMA wal_autocheckpoint = 0")  # the Checkpointer's job
     say("ready")
     try:
-        write(store, Frames(sys.stdin.fileno()), say, checkpoints.request)
+        write(store, Frames(sys.stdin.fileno()), say,
+              checkpoints.request if checkpoints is not None else lambda: None)
     except KeyboardInterrupt:
         return 0
     except Exception as exc:
         say(f"fatal {_one_line(exc)}")
         return 1
     finally:
-        checkpoints.close()  # before the store's: its close checkpoints the rest
+        if checkpoints is not None:
+            checkpoints.close()  # before the store's: its close checkpoints the rest
         store.close()
     return 0
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from pathlib import Path
 
@@ -65,3 +66,10 @@ def test_the_checkpointer_copies_the_wal_into_the_database_file(tmp_path: Path) 
         finally:
             checkpoints.close()
         assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 201
+
+
+def test_a_checkpointer_that_cannot_open_the_file_says_so_at_once(tmp_path: Path) -> None:
+    """The writer process then keeps SQLite's own checkpoints (it turns them off only once a
+    checkpointer is running)."""
+    with pytest.raises(sqlite3.Error):
+        Checkpointer(str(tmp_path / "no-such-folder" / "t.db"), busy_timeout=1.0)
