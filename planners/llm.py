@@ -24,6 +24,7 @@ from typing import Any
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 
 from agent.environment import Environment
+from agent.messages import made
 from agent.refs import LITERAL, REF, Calls, has_nested
 from agent.types import Step, Tool, ToolResult
 
@@ -76,9 +77,10 @@ def wrap_output(result: ToolResult) -> str:
 
 
 def tool_message(result: ToolResult) -> ToolMessage:
-    """A tool result for a model with native tool calling."""
-    return ToolMessage(content=wrap_output(result), tool_call_id=result.call_id,
-                       name=result.name, status="success" if result.ok else "error")
+    """A tool result for a model with native tool calling (made without validating: its
+    fields are strings wrap_output and the executor made; ``agent.messages``)."""
+    return made(ToolMessage, content=wrap_output(result), tool_call_id=result.call_id,
+                name=result.name, status="success" if result.ok else "error")
 
 
 def literal_args(value: Any) -> Any:
