@@ -26,13 +26,13 @@ from typing import TYPE_CHECKING, Any, cast
 from .encode import canonical_json, sha256_hex, truncate_text
 from .redact import dumps, might_hold_secret
 from .rows import (
-    _STEP_FIELDS,
     MESSAGE_COLUMNS,
     STEP_COLUMNS,
+    STEP_FIELDS,
     TOOL_CALL_STATUSES,
-    _langchain_messages,
-    _plain_text,
+    langchain_messages,
     message_row,
+    plain_text,
     step_row,
     step_values,
     tool_call_row,
@@ -131,7 +131,7 @@ def _fast_steps(steps: list[Any]) -> list[Row] | None:
     if any(issubclass(kind, Mapping) for kind in set(map(type, steps))):
         return None  # step_values decides what a mapping means
     try:
-        values = [s.values if type(s) is StepValues else _STEP_FIELDS(s) for s in steps]
+        values = [s.values if type(s) is StepValues else STEP_FIELDS(s) for s in steps]
     except AttributeError:  # not a step: step_values raises the error
         return None
     texts = _Texts()
@@ -196,7 +196,7 @@ def _call_dicts(entry: Any) -> Iterable[Mapping[str, Any]]:
 
 def _fast_messages(items: list[tuple[str, int, Any]], limit: int) -> list[Row] | None:
     """What ``message_row`` gives each message, or None to go message by message."""
-    base = _langchain_messages()[0]
+    base = langchain_messages()[0]
     texts = _Texts()
     rows: list[Row] = []
     for run_id, seq, message in items:
@@ -233,7 +233,7 @@ def _fast_messages(items: list[tuple[str, int, Any]], limit: int) -> list[Row] |
         else:
             if isinstance(content, str) and len(content) * 4 > limit:
                 return None
-            plain = truncate_text(_plain_text({"content": content, "tool_calls": calls}),
+            plain = truncate_text(plain_text({"content": content, "tool_calls": calls}),
                                   limit)[0]
         texts.add(len(rows), text)
         rows.append((run_id, seq, kind, text, plain))
@@ -249,7 +249,7 @@ def _prefix(kind: str) -> str:
 
 
 def _with_calls(content: str, calls: Iterable[Any], limit: int) -> str:
-    """``_plain_text`` of a text message that makes tool calls (the content is short)."""
+    """``plain_text`` of a text message that makes tool calls (the content is short)."""
     parts = [content] if content else []
     for call in calls:
         if type(call) is dict or isinstance(call, Mapping):

@@ -114,7 +114,8 @@ def step_row(step: Mapping[str, Any]) -> dict[str, Any]:
     return _clean(step)
 
 
-_STEP_FIELDS = operator.attrgetter(*STEP_COLUMNS)
+#: A step object's column values, in ``STEP_COLUMNS`` order.
+STEP_FIELDS = operator.attrgetter(*STEP_COLUMNS)
 
 
 def step_values(step: Any) -> tuple[Any, ...] | None:
@@ -133,7 +134,7 @@ def step_values(step: Any) -> tuple[Any, ...] | None:
         return None
     else:
         try:
-            values = _STEP_FIELDS(step)
+            values = STEP_FIELDS(step)
         except AttributeError as exc:
             raise TypeError(f"a step must be a mapping or have every step column as an "
                             f"attribute: {exc}") from None
@@ -258,14 +259,14 @@ def message_dict(message: Any) -> dict[str, Any]:
 
 
 def _as_message_dict(message: Any) -> dict[str, Any]:
-    base, convert = _langchain_messages()
+    base, convert = langchain_messages()
     if not isinstance(message, base):
         message = convert([message])[0]
     return {"type": message.type, "data": message.model_dump()}  # = message_to_dict
 
 
 @cache
-def _langchain_messages() -> tuple[type, Callable[..., Any]]:
+def langchain_messages() -> tuple[type, Callable[..., Any]]:
     """Imported on first use: langchain-core is slow to import, and a trace of plain dicts
     never needs it."""
     from langchain_core.messages import BaseMessage, convert_to_messages
@@ -293,7 +294,7 @@ def message_row(
         msg = redact(msg)
         data = msg["data"]
         text = dumps(msg)
-    search_text, _ = truncate_text(_plain_text(data), max_content_bytes)
+    search_text, _ = truncate_text(plain_text(data), max_content_bytes)
     return {
         "run_id": run_id,
         "seq": seq,
@@ -303,7 +304,7 @@ def message_row(
     }
 
 
-def _plain_text(data: Mapping[str, Any]) -> str:
+def plain_text(data: Mapping[str, Any]) -> str:
     """The searchable text of a message: its content plus any tool calls it makes."""
     content = data.get("content")
     parts: list[str] = []

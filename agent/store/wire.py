@@ -27,7 +27,7 @@ from typing import Any
 from agent.messages import remade
 from agent.types import ToolBatch
 
-from .rows import _STEP_FIELDS, STEP_COLUMNS, ToolRows, _langchain_messages
+from .rows import STEP_COLUMNS, STEP_FIELDS, ToolRows, langchain_messages
 
 Op = tuple[str, Sequence[Any], dict[str, Any]]
 _NO_KWARGS: dict[str, Any] = {}
@@ -116,11 +116,11 @@ def _entry(op: Any) -> tuple[Any, ...]:
         if shape == "c":
             return ("c", op.tool_call_fields())
         if shape == "s":
-            return ("s", _STEP_FIELDS(op))
+            return ("s", STEP_FIELDS(op))
         return ("o", "record_tool_calls", ([dict(row) for row in op],), _NO_KWARGS)
     name, args, kwargs = op
     if name == "record_step" and not kwargs and not isinstance(args[0], dict):
-        return ("s", _STEP_FIELDS(args[0]))
+        return ("s", STEP_FIELDS(args[0]))
     if name == "record_tool_calls" and not kwargs and hasattr(args[0], "tool_call_fields"):
         return ("c", args[0].tool_call_fields())
     if name == "record_messages":
@@ -156,7 +156,7 @@ def _message(message: Any) -> Any:
 
 def _encoded(message: Any) -> Any:
     """A message as the JSON text the store keeps of it (with its content and calls)."""
-    base = _langchain_messages()[0]
+    base = langchain_messages()[0]
     if isinstance(message, base):
         m: Any = message
         try:
