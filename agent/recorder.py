@@ -41,6 +41,12 @@ _NO_KWARGS: dict[str, Any] = {}  # shared by the ops without keywords (never cha
 SEND_EVERY = 128
 #: How long a flush waits for the writer process to confirm before writing here instead.
 COMMIT_TIMEOUT = 120.0
+#: How far the writer may fall behind before the end of a run waits for it (``keep_up``):
+#: records the writer thread has not taken yet, or bytes of records the writer process has
+#: not committed (~45k steps). A loop that makes records faster than they are written (a
+#: scripted or replayed model, generation) held them all: ~1 MB more a second, unbounded.
+MAX_BEHIND_RECORDS = 100_000
+MAX_BEHIND_BYTES = 32 << 20
 
 
 def as_op(entry: Any) -> Op:
@@ -321,6 +327,16 @@ class TraceRecorder:
             await asyncio.wrap_future(self._thread.submit(self._give_up, child))
             return
         await asyncio.wrap_future(self._thread.submit(self._commit))
+
+    async def keep_up(self) -> None:
+        """Wait until everything queued is committed if the writer has fallen too far behind
+        (``MAX_BEHIND_*``): the loop then goes at the writer's pace, with a bounded backlog,
+        instead of at its own with an ever longer one."""
+        child = self._process
+        behind = child.unconfirmed_bytes > MAX_BEHIND_BYTES if child is not None \
+            else len(self._pending) > MAX_BEHIND_RECORDS
+        if behind:
+            await self.flush()
 
     def flush_sync(self) -> None:
         self._thread.submit(self._commit).result()

@@ -321,6 +321,7 @@ class Agent:
         self._finish(run)
         if self._trace is not None:
             self._trace.kick()  # committed in the background; aflush() waits for it
+            await self._trace.keep_up()  # unless the writer is far behind
         await self._hooks.settle()
         return run
 

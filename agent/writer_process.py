@@ -67,6 +67,7 @@ class WriterProcess:
         self._lock = threading.Lock()  # the pipe, the backlog, the sequence numbers
         self._backlog: collections.deque[memoryview] = collections.deque()
         self._unconfirmed: dict[int, bytes] = {}
+        self.unconfirmed_bytes = 0  # of the blobs in _unconfirmed: how far behind it is
         self._sent = 0
         self._confirmed = 0
         self._changed = threading.Condition(self._lock)
@@ -85,6 +86,7 @@ class WriterProcess:
             self._sent += 1
             seq = self._sent
             self._unconfirmed[seq] = blob
+            self.unconfirmed_bytes += len(blob)
             if self.ended is not None:
                 raise WriterGone(self.ended)
             frame = memoryview(HEADER.pack(seq, len(blob)) + blob)
@@ -159,7 +161,7 @@ class WriterProcess:
     def _confirm(self, seq: int) -> None:
         with self._lock:
             for done in [s for s in self._unconfirmed if s <= seq]:
-                del self._unconfirmed[done]
+                self.unconfirmed_bytes -= len(self._unconfirmed.pop(done))
             self._confirmed = max(self._confirmed, seq)
             self._changed.notify_all()
             self._wake_waiters()
@@ -210,6 +212,7 @@ class WriterProcess:
             blobs = [self._unconfirmed[s] for s in sorted(self._unconfirmed)
                      if self._unconfirmed[s]]
             self._unconfirmed.clear()
+            self.unconfirmed_bytes = 0
             return blobs
 
     def close(self, timeout: float = 30.0) -> None:

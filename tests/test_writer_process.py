@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+import agent.recorder as recorder_module
 import agent.writer_choice as writer_choice_module
 from agent import Agent
 from agent.errors import UsageError
@@ -88,6 +89,34 @@ async def test_a_writer_process_stores_every_run(tmp_path: Path) -> None:
     assert child.poll() is None  # a real process of its own, still there
     agent.close()
     assert child.wait(10) == 0 and recorder.errors == []
+
+
+async def test_a_run_waits_for_a_writer_process_that_has_fallen_far_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs made faster than they are written would pile up in memory without end."""
+    path = tmp_path / "t.db"
+    agent = _agent(path, "process")
+    recorder = await _ready(agent)
+    limit = 3000  # bytes: a few runs' records
+    monkeypatch.setattr(recorder_module, "MAX_BEHIND_BYTES", limit)
+    for _ in range(40):
+        await _run_calls(agent, 1)
+        assert recorder._process.unconfirmed_bytes <= limit  # never further behind
+    agent.close()
+    assert _count(path, "runs") == 40 and recorder.errors == []
+
+
+async def test_a_run_waits_for_a_writer_thread_that_has_fallen_far_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "t.db"
+    agent = _agent(path, "thread")
+    recorder = agent._recorder()
+    monkeypatch.setattr(recorder_module, "MAX_BEHIND_RECORDS", 2)
+    for _ in range(30):
+        await _run_calls(agent, 1)  # each queues ~8 records
+        assert len(recorder._pending) <= 2
+    agent.close()
+    assert _count(path, "runs") == 30 and _count(path, "tool_calls") == 30
 
 
 async def test_a_killed_writer_process_loses_nothing(tmp_path: Path,

@@ -125,6 +125,9 @@ class OpsCapture(TraceRecorder):
     async def flush(self) -> None:
         pass
 
+    async def keep_up(self) -> None:  # what it keeps is what it is for
+        pass
+
     def flush_sync(self) -> None:
         pass
 
