@@ -16,15 +16,17 @@ start independently. Then a joiner step (``prompts/compiler_joiner``) answers, o
 a new plan (at most ``max_replans`` times) with the results so far as context.
 
 A task whose dependency failed, or whose line cannot be parsed, does not run; the joiner is
-told why. A task's arguments are checked by the executor like any other call. A model that
-decodes under a grammar (``accepts_grammar``: the embedded ``local:`` model) writes the plan
-under one (``compiler_grammar``), so even a small model's plan is lines of valid calls.
+told why. Nor does a task that repeats an earlier task's call: its ``$N`` is that result.
+A task's arguments are checked by the executor like any other call. A model that decodes
+under a grammar (``accepts_grammar``: the embedded ``local:`` model) writes the plan under
+one (``compiler_grammar``), so even a small model's plan is lines of valid calls.
 """
 
 from __future__ import annotations
 
 import ast
 import asyncio
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -204,6 +206,8 @@ class Round:
     notes: list[str] = field(default_factory=list)
     joined: bool = False
     buffer: str = ""
+    calls: dict[str, str] = field(default_factory=dict)  # a call's key -> its first task
+    aliases: dict[str, str] = field(default_factory=dict)  # a repeated task -> that task
 
 
 class CompilerPlanner:
@@ -256,17 +260,19 @@ class CompilerPlanner:
     async def _plan_and_execute(self, messages: list[BaseMessage], tools: dict[str, Tool],
                                 env: Environment, **options: Any) -> Round:
         rnd = Round()
+        held = "grammar" in options  # the grammar keeps the model writing tasks
 
-        def on_text(text: str, step: Step) -> None:
+        def on_text(text: str, step: Step) -> bool:
             rnd.buffer += text
             while "\n" in rnd.buffer:
                 line, rnd.buffer = rnd.buffer.split("\n", 1)
-                self._line(line, rnd, tools, env, step)
+                self._line(line, rnd, tools, env, step, held)
+            return rnd.joined and held  # the plan is over: stop the model writing more
 
         try:
             _, step = await stream_model(env, messages, on_text, **options)
             if rnd.buffer.strip():
-                self._line(rnd.buffer, rnd, tools, env, step)
+                self._line(rnd.buffer, rnd, tools, env, step, held)
             rnd.buffer = ""
             if rnd.running:
                 await asyncio.gather(*rnd.running.values())
@@ -278,7 +284,7 @@ class CompilerPlanner:
         return rnd
 
     def _line(self, line: str, rnd: Round, tools: dict[str, Tool], env: Environment,
-              step: Step) -> None:
+              step: Step, held: bool = False) -> None:
         if rnd.joined or not line.strip():
             return
         try:
@@ -294,16 +300,40 @@ class CompilerPlanner:
         if len(rnd.tasks) >= self.max_tasks:
             rnd.notes.append(f"Task {task.id} not run: a plan has at most {self.max_tasks} tasks")
             return
+        key = json.dumps([task.name, task.args], sort_keys=True, default=str)
+        first = rnd.calls.get(key)
+        if first is not None:
+            self._repeated(task, first, rnd, held)
+            return
+        rnd.calls[key] = task.id
         rnd.tasks[task.id] = task
         rnd.running[task.id] = asyncio.get_running_loop().create_task(
             self._execute(task, rnd, tools, env, step.id))
+
+    @staticmethod
+    def _repeated(task: PlanTask, first: str, rnd: Round, held: bool) -> None:
+        """A task that makes the very call an earlier task of the plan makes (same tool, same
+        arguments) is not run again: a model repeats a call when it is looping, and a second
+        send or purchase is the costly way to find out. Under a grammar, which lets a plan
+        end only with ``join()``, a small model repeats its last task until the grammar's
+        last line: there the repeat ends the plan (and the model's writing)."""
+        if held:
+            rnd.notes.append(f"Task {task.id} repeats task {first} ({task.name}): the plan "
+                             "ends there")
+            rnd.joined = True
+            return
+        rnd.notes.append(f"Task {task.id} ({task.name}) not run: the same call as task "
+                         f"{first}, whose result stands for both")
+        rnd.tasks[task.id] = task
+        rnd.aliases[task.id] = first
+        rnd.running[task.id] = rnd.running[first]
 
     async def _execute(self, task: PlanTask, rnd: Round, tools: dict[str, Tool],
                        env: Environment, parent_id: str) -> ToolResult | None:
         outputs: dict[str, Any] = {}
         for dep in task.deps:
             await rnd.running[dep]
-            result = rnd.results.get(dep)
+            result = rnd.results.get(rnd.aliases.get(dep, dep))
             if result is None or not result.ok:
                 rnd.notes.append(f"Task {task.id} ({task.name}) not run: task {dep} it "
                                  "depends on failed")

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import aclosing
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -255,10 +256,13 @@ class FittingTools:
 
 # Streaming through the environment --------------------------------------------------------
 async def stream_model(env: Environment, messages: list[BaseMessage],
-                       on_text: Callable[[str, Step], None], *, parent_id: str | None = None,
+                       on_text: Callable[[str, Step], bool | None], *,
+                       parent_id: str | None = None,
                        **options: Any) -> tuple[AIMessage, Step]:
     """Stream a reply, passing each text delta (and the model step) to ``on_text``; traced
     like ``call_model``. ``options`` go to the model's request (a ``grammar``, ...).
+    ``on_text`` returning True stops the reply there (the stream is closed, so the model
+    stops writing): the reply is the text so far.
 
     The step records tokens (from the chunks' ``usage_metadata``) and time, and the reply
     joins the run's transcript. The environment's model-step bookkeeping is shared
@@ -268,13 +272,15 @@ async def stream_model(env: Environment, messages: list[BaseMessage],
     merged: Any = None
     first_at: float | None = None
     try:
-        async for chunk in model.astream(messages, **options):
-            merged = chunk if merged is None else merged + chunk
-            text = chunk.content if isinstance(chunk.content, str) else chunk.text
-            if text:
-                if first_at is None:
-                    first_at = time.time()
-                on_text(text, step)
+        async with aclosing(model.astream(messages, **options)) as chunks:
+            async for chunk in chunks:
+                merged = chunk if merged is None else merged + chunk
+                text = chunk.content if isinstance(chunk.content, str) else chunk.text
+                if text:
+                    if first_at is None:
+                        first_at = time.time()
+                    if on_text(text, step):
+                        break
     except BaseException as exc:
         env.end_step(step, "error", error=f"{type(exc).__name__}: {exc}")
         raise

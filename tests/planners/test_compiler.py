@@ -172,6 +172,23 @@ async def test_failed_dependencies_and_bad_lines_are_reported_not_run():
     assert [s.kind for s in run.steps].count("refused") == 1
 
 
+async def test_a_repeated_call_runs_once_and_its_result_stands_for_both():
+    model = scripted(
+        '1. slow(key="ab")\n2. slow(key="ab")\n3. slow(key="abc")\n'
+        '4. add(a=$1.value, b=$2.value)\n5. join()\n',
+        say("Answer: 4"),
+    )
+    run = await agent_with(model).run("x")
+    assert run.answer == "4"
+    assert [(r.call_id, r.name) for r in run.results] == [("1", "slow"), ("3", "slow"),
+                                                            ("4", "add")]
+    assert {r.call_id: r.content for r in run.results}["4"] == 4  # $2 was task 1's result
+    report = model.requests[1].messages[1].content
+    assert "Task 2 (slow) not run: the same call as task 1, whose result stands for both" \
+        in report
+    assert '2. slow(key="ab")' in report  # the plan as written
+
+
 async def test_tool_output_is_data_in_the_joiner():
     @tool
     def fetch(url: str) -> str:
@@ -280,3 +297,34 @@ async def test_a_model_that_takes_a_grammar_is_held_to_the_plan_format():
     plain = Recording(script=['1. shout(text="hi")\n2. join()\n', say("Answer: HI")])
     await agent_with(plain).run("shout hi")
     assert plain.grammars == [None]  # a model that takes none is not sent one
+
+
+class Closing(GrammarModel):
+    """A grammar model that notes whether its stream was read to the end or closed early."""
+
+    ends: list[str] = Field(default_factory=list)
+
+    async def _astream(self, messages, stop=None, run_manager=None, **kwargs):
+        try:
+            async for chunk in super()._astream(messages, stop, run_manager, **kwargs):
+                yield chunk
+        except GeneratorExit:
+            self.ends.append("closed")
+            raise
+        self.ends.append("read")
+
+
+async def test_under_a_grammar_a_repeated_task_ends_the_plan_and_the_writing():
+    # What SmolLM2 does under the plan grammar: it repeats its last task until line 8.
+    plan = Chunks([(0.0, '1. shout(text="hi")\n'), (0.0, '2. shout(text="hi")\n'),
+                   (0.0, '3. shout(text="hi")\n'), (0.0, '4. add(a=1, b=2)\n')])
+    model = Closing(script=[plan, say("Answer: HI")])
+    run = await agent_with(model).run("shout hi")
+    assert run.answer == "HI"
+    assert [r.name for r in run.results] == ["shout"]  # neither the repeat nor what followed
+    assert model.ends == ["closed"]  # the plan's stream was closed at the repeat
+    plan_step = run.steps[0]
+    assert plan_step.kind == "model" and plan_step.status == "ok"
+    report = model.requests[1].messages[1].content
+    assert "Task 2 repeats task 1 (shout): the plan ends there" in report
+    assert "4. add" not in report
