@@ -246,3 +246,25 @@ def test_the_kit_is_registered_as_a_pytest_plugin(pytestconfig: pytest.Config) -
     import agent.testing
 
     assert pytestconfig.pluginmanager.get_plugin("agent") is agent.testing
+
+
+def test_the_scripted_models_import_without_pytest() -> None:
+    """A demo or a notebook scripts a model with ``agent.testing.scripted``; pytest is a dev
+    dependency only. A real interpreter in which ``import pytest`` fails."""
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["pytest"] = None  # import pytest -> ImportError, as when not installed
+        from agent.testing.scripted import call, scripted
+        model = scripted(call("add", {"a": 1, "b": 2}), "3")
+        print(type(model).__name__, "agent.testing.fixtures" in sys.modules)
+        try:
+            from agent.testing import ToolPluginConformance
+        except ImportError as exc:
+            print("conformance:", exc)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    first, second = done.stdout.splitlines()
+    assert first == "ScriptedChatModel False"
+    assert second.startswith("conformance: import of pytest halted")
