@@ -6,9 +6,10 @@ already tried there (``prompts/dfsdt_retry``) so that it picks a different one. 
 - an answer (a reply without tool calls): the search ends, this is the solution;
 - a ``give_up`` call, or tool calls of which one fails: a dead end, try the next sibling;
 - tool calls that all succeed: a new node, searched depth first.
-When a node's children are exhausted the search backtracks to its parent. The search is
-bounded by ``max_nodes`` (model calls) and ``max_depth`` (tool steps on one path), and by the
-agent's ``max_steps``.
+When a node's children are exhausted the search backtracks to its parent. When tools fit the
+query the root's children must be calls (``first_tool_choice``), as ``react``'s first step.
+The search is bounded by ``max_nodes`` (model calls) and ``max_depth`` (tool steps on one
+path), and by the agent's ``max_steps``.
 
 The trace keeps the whole tree: a model step's parent is the tool step of the node it
 expands (none at the root), a tool step's parent is the model step that asked for it. The
@@ -64,11 +65,12 @@ class Node:
 
 class _Search:
     def __init__(self, planner: DfsdtPlanner, env: Environment, tools: dict[str, Tool],
-                 shown: list[Tool]) -> None:
+                 shown: list[Tool], root_choice: str | None) -> None:
         self.planner = planner
         self.env = env
         self.tools = tools
         self.offered = [*shown, _give_up_tool()]
+        self.root_choice = root_choice  # ``tool_choice`` of the root's expansions
         self.nodes = 0
         self.answer: str | None = None
         self.path: list[str] = []
@@ -85,7 +87,10 @@ class _Search:
             if tried:
                 messages.append(HumanMessage(prompt(
                     "dfsdt_retry", tried="\n".join(f"{i}. {t}" for i, t in enumerate(tried, 1)))))
-            reply = await env.call_model(messages, self.offered, parent_id=node.step_id)
+            options = {"tool_choice": self.root_choice} \
+                if node.step_id is None and self.root_choice else {}
+            reply = await env.call_model(messages, self.offered, parent_id=node.step_id,
+                                         **options)
             model_step = last_step(env, "model")
             if not reply.tool_calls:
                 self.answer = reply.text
@@ -132,12 +137,17 @@ class DfsdtPlanner:
     one path; max_tools: offer at most this many tools (the retriever picks them).
     tools: what the model is shown at every node: ``"fitting"`` (default) the tools that fit
     the query (``FittingTools``; all when none fit), ``"all"`` every offered tool.
+    first_tool_choice: ``tool_choice`` at the root, as ``react``'s: ``"fitting"`` (default)
+        requires a call (a tool's or ``give_up``) when tools fit the query, so a small model
+        does not end the search at once with an answer from memory ("12*7"); ``None`` (or
+        ``"auto"``) lets the model choose; ``"required"`` always requires one.
     """
 
     name = "dfsdt"
 
     def __init__(self, *, width: int = 2, max_nodes: int = 12, max_depth: int = 6,
-                 max_tools: int = 40, tools: str = "fitting") -> None:
+                 max_tools: int = 40, tools: str = "fitting",
+                 first_tool_choice: str | None = "fitting") -> None:
         if width < 1 or max_nodes < 1 or max_depth < 0:
             raise ValueError("width and max_nodes must be at least 1, max_depth at least 0")
         if tools not in ("fitting", "all"):
@@ -147,13 +157,19 @@ class DfsdtPlanner:
         self.max_depth = max_depth
         self.max_tools = max_tools
         self.tools = tools
+        self.first_tool_choice = first_tool_choice
         self._fitting = FittingTools()
 
     async def run(self, task: Task, env: Environment) -> Answer:
         tools = offered_tools(env, task.query, self.max_tools)
         tools.pop(GIVE_UP, None)  # the search's own action; a tool of that name is hidden
-        shown = self._fitting(env, task.query, tools) if self.tools == "fitting" else []
-        search = _Search(self, env, tools, shown or list(tools.values()))
+        wants_fitting = "fitting" in (self.tools, self.first_tool_choice)
+        fitting = self._fitting(env, task.query, tools) if wants_fitting and tools else []
+        shown = fitting if self.tools == "fitting" else []
+        choice = self.first_tool_choice
+        if choice == "fitting":
+            choice = "required" if fitting else None
+        search = _Search(self, env, tools, shown or list(tools.values()), choice)
         root = Node([SystemMessage(prompt("dfsdt_system")), HumanMessage(task.query)],
                     None, 0, [])
         found = await search.expand(root)

@@ -162,3 +162,28 @@ async def test_only_the_tools_that_fit_are_shown_unless_all_are_asked_for():
     assert len(nothing_fits.model.bound[0]) == 3  # none fit: all are shown
     with pytest.raises(ValueError, match="tools must be"):
         DfsdtPlanner(tools="few")
+
+
+async def test_the_root_requires_a_call_only_when_a_tool_fits_the_query():
+    def ask(model, **options):
+        return Agent(tools=[lookup], planner=DfsdtPlanner(**options), model=model,
+                     store=False).run("When was Ada born? Look her up.")
+
+    model = scripted(
+        call("lookup", {"name": "Ada"}, "a"),           # root, child 1: fails
+        call("lookup", {"name": "Ada Lovelace"}, "b"),  # root, child 2: a node
+        say("1815"),                                    # below it: free to answer
+    )
+    run = await ask(model)
+    assert run.answer == "1815"
+    assert [r.tool_choice for r in model.requests] == ["required", "required", None]
+    nothing_fits = scripted(say("hello"))
+    await Agent(tools=[lookup], planner=DfsdtPlanner(), model=nothing_fits,
+                store=False).run("hello")
+    assert nothing_fits.requests[0].tool_choice is None
+    free = scripted(say("1815"))
+    await ask(free, first_tool_choice=None)
+    assert free.requests[0].tool_choice is None
+    every = scripted(say("1815"))
+    await ask(every, tools="all")  # all shown; the fitting ones still decide the choice
+    assert every.requests[0].tool_choice == "required"
