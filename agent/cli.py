@@ -58,6 +58,9 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     r.add_argument("--resume", metavar="RUN_ID", help="answer a run that needs input")
     r.add_argument("--planner", help="planner name (default: dataflow)")
     r.add_argument("--model", help="model id, for planners that need one")
+    r.add_argument("-o", "--planner-option", action="append", metavar="KEY=VALUE",
+                   help="an option of the planner, e.g. max_tools=10 (repeatable; also "
+                   "[planners.NAME] in agent.toml)")
     r.add_argument("--no-input", action="store_true", help="never ask at the terminal")
     _add_run_flags(r)
     r.set_defaults(handler=_lazy("agent.commands.run", "run_query"))
@@ -68,6 +71,9 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
                         "Slash commands: /help.")
     ch.add_argument("--planner", help="planner name (default: dataflow)")
     ch.add_argument("--model", help="model id, for planners that need one")
+    ch.add_argument("-o", "--planner-option", action="append", metavar="KEY=VALUE",
+                    help="an option of the planner, e.g. max_tools=10 (repeatable; also "
+                    "[planners.NAME] in agent.toml)")
     ch.add_argument("-y", "--yes", action="store_true",
                     help="approve tools with side effects without asking")
     ch.set_defaults(handler=_lazy("agent.commands.chat", "chat"))
@@ -78,6 +84,9 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
                         "compare the calls and final outputs with the gold plan's.")
     ev.add_argument("file", metavar="QUERIES.jsonl")
     ev.add_argument("--planner", help="planner name (default: dataflow)")
+    ev.add_argument("-o", "--planner-option", action="append", metavar="KEY=VALUE",
+                    help="an option of the planner, e.g. max_tools=10 (repeatable; also "
+                    "[planners.NAME] in agent.toml)")
     ev.add_argument("-v", "--verbose", action="store_true", help="print every query's outcome")
     ev.add_argument("--json", action="store_true", help="the whole report as JSON")
     ev.add_argument("--no-trace", action="store_true", help="do not record the runs")

@@ -5,7 +5,8 @@ Two files are read, if they exist: ``$AGENT_HOME/agent.toml`` (the user's; witho
 project's). Precedence, highest first: command-line flags, environment variables, the working
 directory's file, the home file, built-in defaults. Settings are merged key by key; the tool
 sources (``[[openapi]]``, ``[[mcp]]``) of both files are used, a working-directory source
-replacing a home one of the same name.
+replacing a home one of the same name. Planner options (``[planners.NAME]`` tables: the
+planner's constructor arguments) merge option by option.
 
 Every setting keeps where it came from, which ``agent config show`` prints.
 """
@@ -102,6 +103,8 @@ class Config:
     settings: dict[str, Setting]
     sources: list[ToolSource] = field(default_factory=list)
     files: list[tuple[str, Path, bool]] = field(default_factory=list)  # (scope, path, read)
+    #: ``[planners.NAME]`` options, each with its source: ``{"react": {"max_tools": ...}}``.
+    planners: dict[str, dict[str, Setting]] = field(default_factory=dict)
 
     def get(self, key: str) -> Any:
         return self.settings[key].value
@@ -119,6 +122,16 @@ class Config:
     def trace_writer(self) -> str:
         """Who writes traces: auto, thread or process (``Agent(trace_writer=)``)."""
         return str(self.get("trace_writer"))
+
+    def planner_options(self) -> dict[str, dict[str, Any]]:
+        """``Agent(planner_options=)``: each planner's options, by planner name."""
+        return {name: {k: s.value for k, s in options.items()}
+                for name, options in self.planners.items()}
+
+    def options_with(self, planner: str, flags: list[str] | None) -> dict[str, dict[str, Any]]:
+        """The planner options in force with ``--planner-option`` ``flags`` for ``planner``
+        (the one the command runs) over the files' ``[planners.NAME]`` tables."""
+        return merged_options(self.planner_options(), {planner: parse_planner_options(flags)})
 
     def tool_settings(self) -> dict[str, Any]:
         """What tools read from ``ToolContext.settings``: the HTTP tools' address policy.
@@ -242,6 +255,7 @@ def load_config(cwd: Path | None = None, env: Mapping[str, str] | None = None) -
     settings = {k: Setting(v, "default") for k, v in DEFAULTS.items()}
     sources: dict[str, ToolSource] = {}
     files: list[tuple[str, Path, bool]] = []
+    planners: dict[str, dict[str, Setting]] = {}
     for scope, path in config_files(cwd):
         if not path.is_file():
             files.append((scope, path, False))
@@ -249,8 +263,29 @@ def load_config(cwd: Path | None = None, env: Mapping[str, str] | None = None) -
         doc, text = read_file(path)
         files.append((scope, path, True))
         _merge(settings, sources, doc, text, path)
+        _merge_planners(planners, doc, text, path)
     _apply_env(settings, env)
-    return Config(settings, list(sources.values()), files)
+    return Config(settings, list(sources.values()), files, planners)
+
+
+def _merge_planners(planners: dict[str, dict[str, Setting]], doc: dict[str, Any], text: str,
+                    path: Path) -> None:
+    from agent.config_schema import locate
+
+    for name, options in doc.get("planners", {}).items():
+        for option, value in options.items():
+            line = locate(text, ["planners", name, option])
+            planners.setdefault(name, {})[option] = Setting(
+                value, f"{path}:{line}" if line else str(path))
+
+
+def merged_options(base: Mapping[str, Mapping[str, Any]] | None,
+                   over: Mapping[str, Mapping[str, Any]] | None) -> dict[str, dict[str, Any]]:
+    """Planner options by planner name, ``over``'s winning option by option."""
+    out = {name: dict(options) for name, options in (base or {}).items()}
+    for name, options in (over or {}).items():
+        out.setdefault(name, {}).update(options)
+    return out
 
 
 def _merge(settings: dict[str, Setting], sources: dict[str, ToolSource], doc: dict[str, Any],
@@ -316,3 +351,22 @@ def redacted_entry(entry: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(out.get(key), dict):
             out[key] = {k: REDACTED for k in out[key]}
     return out
+
+
+def parse_planner_options(pairs: list[str] | None) -> dict[str, Any]:
+    """``--planner-option KEY=VALUE`` flags as options: each value read as a TOML value
+    (``10``, ``true``, ``"a b"``, ``[1, 2]``), else taken as the text it is (``auto``)."""
+    import tomllib
+
+    options: dict[str, Any] = {}
+    for pair in pairs or ():
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise UsageError(f"--planner-option takes KEY=VALUE, got {pair!r}: "
+                             "e.g. --planner-option max_tools=10")
+        try:
+            options[key] = tomllib.loads(f"value = {raw.strip()}")["value"]
+        except tomllib.TOMLDecodeError:
+            options[key] = raw.strip()
+    return options

@@ -20,6 +20,7 @@ KEYS: dict[str, str] = {
     "openapi": "[[openapi]] tool sources: an OpenAPI spec each",
     "mcp": "[[mcp]] tool sources: an MCP server each",
     "trace_writer": "who writes traces: auto (default), thread or process",
+    "planners": "[planners.NAME] options of planner NAME (its constructor's arguments)",
 }
 
 _NAMES = {"type": "string", "minLength": 1}
@@ -56,6 +57,9 @@ SCHEMA: dict[str, Any] = {
         "mcp": {**_SOURCES, "description": KEYS["mcp"]},
         "trace_writer": {"enum": ["auto", "thread", "process"],
                          "description": KEYS["trace_writer"]},
+        # Each planner checks its own options when it is made (Registry.planner).
+        "planners": {"type": "object", "additionalProperties": {"type": "object"},
+                     "description": KEYS["planners"]},
     },
 }
 
@@ -107,9 +111,12 @@ def fits(value: Any, schema: dict[str, Any]) -> bool:
         return False
     if isinstance(value, dict):
         props = schema.get("properties", {})
-        if schema.get("additionalProperties") is False and not props.keys() >= value.keys():
+        extra = schema.get("additionalProperties")
+        if extra is False and not props.keys() >= value.keys():
             return False
-        return all(fits(v, props[k]) for k, v in value.items() if k in props)
+        return all(fits(v, props[k]) if k in props
+                   else not isinstance(extra, dict) or fits(v, extra)
+                   for k, v in value.items())
     if isinstance(value, list) and "items" in schema:
         return all(fits(v, schema["items"]) for v in value)
     return True

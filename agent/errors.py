@@ -57,6 +57,10 @@ class PlannerNotFoundError(UsageError):
     """No planner is registered under this name."""
 
 
+class PlannerOptionError(UsageError):
+    """A planner was given an option it does not have, or a value it refuses."""
+
+
 class ModelNotFoundError(UsageError):
     """No model is registered under this id."""
 

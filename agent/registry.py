@@ -50,11 +50,17 @@ class Registry:
             raise ToolNotFoundError(name, close_names(name, self.tools)) from None
 
     def planner(self, name: str, **options: Any) -> Any:
+        """A new planner ``name`` with ``options`` (its constructor's keyword arguments,
+        checked: ``agent.planner_options``)."""
         entry = self.planners.get(name)
         if entry is None:
             known = ", ".join(sorted(self.planners)) or "none installed"
             raise PlannerNotFoundError(f"unknown planner {name!r} (available: {known})")
-        return entry.factory(**options)
+        if options:
+            from agent.planner_options import make_planner
+
+            return make_planner(name, entry.factory, options)
+        return entry.factory()
 
     def model(self, model_id: str, **options: Any) -> Any:
         entry = self.models.get(model_id)

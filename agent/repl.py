@@ -129,7 +129,8 @@ class Repl:
                  console: Console | None = None, interactive: bool | None = None,
                  approval: ApprovalPolicy | None = None,
                  settings: dict[str, Any] | None = None,
-                 trace_writer: str | None = None) -> None:
+                 trace_writer: str | None = None,
+                 planner_options: dict[str, dict[str, Any]] | None = None) -> None:
         if interactive is None:
             interactive = sys.stdin.isatty() and sys.stdout.isatty()
         self.console = console or Console(highlight=False)
@@ -137,6 +138,7 @@ class Repl:
         self.approve_all = approve_all
         self.approval = approval or ApprovalPolicy()  # agent.toml's [approval]
         self.settings = settings or {}
+        self.planner_options = planner_options or {}  # by planner name, for /planner too
         self.trace_writer = trace_writer
         self.registry: Registry = build_registry()
         self.store = TraceStore(db)
@@ -154,7 +156,8 @@ class Repl:
     def _build(self, planner: str | None, model: str | None) -> Agent:
         """A new agent on the shared registry and store; raises if a name is unknown."""
         agent = Agent(planner=planner, model=model, store=self.store, registry=self.registry,
-                      ask=self._ask, session_id=self.session_id, settings=self.settings,
+                      planner_options=self.planner_options, ask=self._ask,
+                      session_id=self.session_id, settings=self.settings,
                       trace_writer=self.trace_writer,
                       approve=self.approval.approver(self._approve, yes=self.approve_all))
         try:
@@ -451,8 +454,10 @@ def convert(text: str, schema: dict[str, Any]) -> Any:
 
 def run_repl(*, planner: str | None = None, model: str | None = None, approve_all: bool = False,
              db: str | None = None, approval: ApprovalPolicy | None = None,
-             settings: dict[str, Any] | None = None, trace_writer: str | None = None) -> int:
+             settings: dict[str, Any] | None = None, trace_writer: str | None = None,
+             planner_options: dict[str, dict[str, Any]] | None = None) -> int:
     """Start a chat session; returns the exit code (0 when the user leaves)."""
     repl = Repl(planner=planner, model=model, approve_all=approve_all, db=db,
-                approval=approval, settings=settings, trace_writer=trace_writer)
+                approval=approval, settings=settings, trace_writer=trace_writer,
+                planner_options=planner_options)
     return asyncio.run(repl.main())

@@ -84,6 +84,8 @@ class Agent:
     tools: functions, ``Tool``s, LangChain tools, lists from ``tools_from_object``, or names of
         registered tools; ``None`` offers every tool the installed plugins register.
     planner: a planner object or a registered name (default ``"dataflow"``).
+    planner_options: options for planners given by name, per name: ``{"react":
+        {"first_tool_choice": None}}`` (agent.toml's ``[planners.NAME]`` tables).
     model: a langchain-core chat model or a registered model id (planners that need one).
     store: ``None`` for the default trace store, a path, a ``TraceStore``, or ``False``.
     approve: approves calls to tools with side effects: a callable ``(call, tool) -> bool``
@@ -101,6 +103,7 @@ class Agent:
         tools: Iterable[Any] | None = None,
         *,
         planner: Any = None,
+        planner_options: Mapping[str, Mapping[str, Any]] | None = None,
         model: Any = None,
         store: Any = None,
         approve: Approver | bool | None = None,
@@ -123,6 +126,8 @@ class Agent:
         else:
             self.tools = collect_tools(tools, lambda: self.registry)
         self._planner = planner
+        self.planner_options = {name: dict(options)
+                                for name, options in (planner_options or {}).items()}
         self._model = model
         self.ask = ask
         self.max_steps = max_steps
@@ -163,11 +168,13 @@ class Agent:
         not asked about) and ``approve=True`` approves everything. ``Agent(...)`` itself never
         reads the config: an embedding application opts in by calling this.
         """
-        from agent.config import load_config
+        from agent.config import load_config, merged_options
 
         config = config if config is not None else load_config()
         approve = options.pop("approve", None)
         options.setdefault("planner", config.planner)
+        options["planner_options"] = merged_options(config.planner_options(),
+                                                    options.get("planner_options"))
         options.setdefault("model", config.model)
         options.setdefault("trace_writer", config.trace_writer)
         options["settings"] = {**config.tool_settings(), **(options.get("settings") or {})}
@@ -185,7 +192,8 @@ class Agent:
     @property
     def planner(self) -> Any:
         if self._planner is None or isinstance(self._planner, str):
-            self._planner = self.registry.planner(self._planner or DEFAULT_PLANNER)
+            name = self._planner or DEFAULT_PLANNER
+            self._planner = self.registry.planner(name, **self.planner_options.get(name, {}))
         return self._planner
 
     @property

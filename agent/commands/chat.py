@@ -10,6 +10,8 @@ def chat(args: argparse.Namespace) -> int:
     from agent.repl import run_repl
 
     config = load_config()  # flags > AGENT_* variables > ./agent.toml > home agent.toml
-    return run_repl(planner=args.planner or config.planner, model=args.model or config.model,
+    planner = args.planner or config.planner
+    return run_repl(planner=planner, model=args.model or config.model,
                     approve_all=args.yes, db=args.db, approval=config.approval(),
-                    settings=config.tool_settings(), trace_writer=config.trace_writer)
+                    settings=config.tool_settings(), trace_writer=config.trace_writer,
+                    planner_options=config.options_with(planner, args.planner_option))

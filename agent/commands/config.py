@@ -28,6 +28,10 @@ def show(args: argparse.Namespace) -> int:
     table.add_column("source", style="dim")
     for key, setting in config.settings.items():
         table.add_row(key, escape(_value(setting.value)), escape(setting.source))
+    for name, options in config.planners.items():
+        for option, setting in options.items():
+            table.add_row(f"planners.{name}.{option}", escape(_value(setting.value)),
+                          escape(setting.source))
     console.print(table)
     console.print()
     if config.sources:
@@ -36,7 +40,8 @@ def show(args: argparse.Namespace) -> int:
             console.print(f"  {escape(describe_source(src))}  [dim]{escape(src.where)}[/]",
                           highlight=False)
     else:
-        console.print("[bold]tool sources:[/] none ([[openapi]] and [[mcp]] tables add them)")
+        console.print("[bold]tool sources:[/] none "
+                      + escape("([[openapi]] and [[mcp]] tables add them)"))
     console.print("[bold]files[/] (the working directory's overrides the home one)")
     for scope, path, read in config.files:
         state = "" if read else " [dim](none)[/]"
@@ -48,6 +53,9 @@ def as_json(config: Config) -> dict[str, Any]:
     return {
         "settings": {k: {"value": s.value, "source": s.source}
                      for k, s in config.settings.items()},
+        "planners": {name: {k: {"value": s.value, "source": s.source}
+                            for k, s in options.items()}
+                     for name, options in config.planners.items()},
         "sources": [{"name": s.label, "kind": s.kind, "entry": redacted_entry(s.entry),
                      "file": str(s.file), "line": s.line, "base_dir": str(s.base_dir)}
                     for s in config.sources],

@@ -23,12 +23,16 @@ def eval_queries(args: argparse.Namespace) -> int:
     config = load_config()
     agents: list[Agent] = []
 
+    planner = args.planner or config.planner
+    planner_options = config.options_with(planner, args.planner_option)
+
     def make_agent(answers: Any) -> Agent:
         # The previous query's agent is done: commit its trace before the next one writes.
         for old in agents:
             old.close()
         agents.clear()
-        agent = Agent(registry=registry, planner=args.planner or config.planner, approve=True,
+        agent = Agent(registry=registry, planner=planner, approve=True,
+                      planner_options=planner_options,
                       model=config.model, settings=config.tool_settings(),
                       store=False if args.no_trace else args.db,
                       trace_writer=config.trace_writer)

@@ -157,8 +157,10 @@ def run_query(args: argparse.Namespace) -> int:
             raise UsageError('the query is empty: agent run "what you want done"')
     interactive = sys.stdin.isatty() and not args.no_input
     config = load_config()
+    planner = planner or config.planner
     agent = Agent(store=False if args.no_trace else args.db, approve=_approver(args, config),
-                  planner=planner or config.planner, model=args.model or config.model,
+                  planner=planner, model=args.model or config.model,
+                  planner_options=config.options_with(planner, args.planner_option),
                   ask=_ask_inline if interactive else None, settings=config.tool_settings(),
                   trace_writer=config.trace_writer)
     with agent:
