@@ -20,8 +20,8 @@ _KINDS = {bool: "true or false", int: "an integer", float: "a number", str: "a s
 
 def make_planner(name: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> Any:
     """``factory(**options)``; ``PlannerOptionError`` for an option the planner does not
-    have (with the ones it has), a value of another type than its default's, or a value the
-    planner refuses."""
+    have (with the ones it has), a value of another type than its annotation's (or its
+    default's), or a value the planner refuses."""
     try:
         planner = factory(**options)
     except TypeError as exc:
