@@ -259,6 +259,56 @@ def test_frames_are_read_whole_however_the_pipe_cuts_them() -> None:
     os.close(read)
 
 
+def test_the_frames_already_come_are_taken_together_up_to_a_commit() -> None:
+    read, write = os.pipe()
+    frames = Frames(read)
+    blobs = [encode([("finish_run", (f"r{i}",), {"status": "ok"})]) for i in range(4)]
+    os.write(write, b"".join(HEADER.pack(i, len(b)) + b for i, b in enumerate(blobs[:3], 1))
+             + HEADER.pack(4, 0) + HEADER.pack(5, len(blobs[3])) + blobs[3])
+    assert frames.next(None) == (1, blobs[0])
+    assert frames.waiting(len(blobs[1])) == [(2, blobs[1])]  # the limit: at least one
+    assert frames.waiting(1 << 20) == [(3, blobs[2]), (4, b"")]  # none after "commit now"
+    assert frames.waiting(1 << 20) == [(5, blobs[3])]
+    assert frames.waiting(1 << 20) == []  # nothing more has come: no waiting for it
+    os.close(write)
+    assert frames.next(None) is None and frames.closed
+    os.close(read)
+
+
+def test_waiting_frames_are_written_with_one_apply_and_a_refused_one_alone(
+        tmp_path: Path) -> None:
+    """A child behind its loop writes the frames waiting for it together; when the store
+    refuses a record of one of them, the others are kept and only that record is reported."""
+    from agent.store import TraceStore, new_id
+    from agent.store.child import write
+
+    runs = [new_id() for _ in range(3)]
+    ops = [[("start_run", ({"id": run, "query": f"q{i}"},), {}),
+            ("finish_run", (run,), {"status": "ok"})] for i, run in enumerate(runs)]
+    ops[1].append(("set_label", ("no-such-run", "split", "train"), {}))
+    data = b"".join(HEADER.pack(i, len(b)) + b
+                    for i, b in enumerate((encode(o) for o in ops), 1))
+    (tmp_path / "frames").write_bytes(data)
+    store = TraceStore(tmp_path / "t.db")
+    applied: list[int] = []
+    apply = store.apply
+    store.apply = lambda batch: (applied.append(len(batch)), apply(batch))[1]  # type: ignore
+    said: list[str] = []
+    fd = os.open(tmp_path / "frames", os.O_RDONLY)
+    try:
+        write(store, Frames(fd), said.append)
+    finally:
+        os.close(fd)
+    store.close()
+    # one apply of all three frames (refused), then one per frame, the second's (refused)
+    # followed by one per record
+    assert applied == [7, 2, 3, 1, 1, 1, 2]
+    assert said[0] == "err 2 set_label: RunNotFoundError: no run 'no-such-run' in " \
+        f"{tmp_path / 't.db'}: see `agent traces list`"
+    assert said[1:] == ["ok 3"]
+    assert _count(tmp_path / "t.db", "runs") == 3
+
+
 def test_input_that_ends_inside_a_frame_is_an_error() -> None:
     read, write = os.pipe()
     os.write(write, HEADER.pack(1, 100) + b"short")
