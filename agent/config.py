@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.errors import UsageError
+from agent.errors import PlannerOptionError, UsageError
 
 if TYPE_CHECKING:
     from agent.approval import ApprovalPolicy
@@ -132,6 +132,18 @@ class Config:
         """The planner options in force with ``--planner-option`` ``flags`` for ``planner``
         (the one the command runs) over the files' ``[planners.NAME]`` tables."""
         return merged_options(self.planner_options(), {planner: parse_planner_options(flags)})
+
+    def located(self, exc: PlannerOptionError, planner: str,
+                flags: list[str] | None) -> PlannerOptionError:
+        """``exc`` with where its option was set: the flag, or the file and line."""
+        option = exc.option
+        if option is not None and option in parse_planner_options(flags):
+            where = f"--planner-option {option}"
+        elif option is not None and option in self.planners.get(planner, {}):
+            where = self.planners[planner][option].source
+        else:
+            return exc
+        return PlannerOptionError(f"{exc} (set by {where})", option)
 
     def tool_settings(self) -> dict[str, Any]:
         """What tools read from ``ToolContext.settings``: the HTTP tools' address policy.

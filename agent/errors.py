@@ -58,7 +58,12 @@ class PlannerNotFoundError(UsageError):
 
 
 class PlannerOptionError(UsageError):
-    """A planner was given an option it does not have, or a value it refuses."""
+    """A planner was given an option it does not have, or a value it refuses; ``option``
+    names it when known (the CLI then says where it was set)."""
+
+    def __init__(self, message: str, option: str | None = None) -> None:
+        self.option = option
+        super().__init__(message)
 
 
 class ModelNotFoundError(UsageError):

@@ -25,17 +25,22 @@ def make_planner(name: str, factory: Callable[..., Any], options: Mapping[str, A
     try:
         planner = factory(**options)
     except TypeError as exc:
-        raise PlannerOptionError(_unknown(name, factory, options)
-                                 or f"planner {name!r}: {exc}") from None
-    except ValueError as exc:
+        unknown = _unknown(name, factory, options)
+        if unknown is not None:
+            raise PlannerOptionError(*unknown) from None
         raise PlannerOptionError(f"planner {name!r}: {exc}") from None
+    except ValueError as exc:
+        named = [o for o in options if o in str(exc)]  # the option its message is about
+        raise PlannerOptionError(f"planner {name!r}: {exc}",
+                                 named[0] if len(named) == 1 else None) from None
     kinds = _kinds(type(planner))
     for option, value in options.items():
         allowed = kinds.get(option)
         if value is None or not allowed or any(_fits(value, kind) for kind in allowed):
             continue  # None: "not set" wherever a planner takes it (``first_tool_choice``)
         words = " or ".join(_KINDS.get(kind, kind.__name__) for kind in allowed)
-        raise PlannerOptionError(f"planner {name!r}: {option} takes {words}, got {value!r}")
+        raise PlannerOptionError(f"planner {name!r}: {option} takes {words}, got {value!r}",
+                                 option)
     return planner
 
 
@@ -47,8 +52,10 @@ def _fits(value: Any, kind: type) -> bool:
     return isinstance(value, kind)
 
 
-def _unknown(name: str, factory: Callable[..., Any], options: Mapping[str, Any]) -> str | None:
-    """The message for an option the planner lacks, or None if that is not the trouble."""
+def _unknown(name: str, factory: Callable[..., Any],
+             options: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The message for an option the planner lacks and that option, or None if that is not
+    the trouble."""
     params = _parameters(factory)
     if params is None:  # a factory taking **options: ask the planner it makes by default
         try:
@@ -61,7 +68,7 @@ def _unknown(name: str, factory: Callable[..., Any], options: Mapping[str, Any])
     close = difflib.get_close_matches(unknown[0], params, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     return (f"planner {name!r} has no option {unknown[0]!r} ({hint}its options: "
-            f"{', '.join(params) or 'none'})")
+            f"{', '.join(params) or 'none'})", unknown[0])
 
 
 def _parameters(factory: Callable[..., Any]) -> list[str] | None:

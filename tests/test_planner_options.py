@@ -56,7 +56,7 @@ def test_a_bad_option_is_one_line_that_says_what_to_do(registry: Any, name: str,
     with pytest.raises(PlannerOptionError) as err:
         registry.planner(name, **options)
     assert message in str(err.value) and "\n" not in str(err.value)
-    assert err.value.exit_code == 2
+    assert err.value.exit_code == 2 and err.value.option == next(iter(options))
 
 
 def test_a_planner_that_cannot_be_made_without_options_still_gets_a_clear_error(
@@ -136,10 +136,20 @@ def test_the_cli_passes_options_and_refuses_bad_ones_in_one_line(run_cli, tmp_pa
                   "--planner-option", "max_tools=abc", "hi")
     assert out.returncode == 2
     assert out.stderr.strip() == ("error: planner 'react': max_tools takes an integer, "
-                                  "got 'abc'")
-    write(tmp_path, "[planners.dataflow]\nmax_gaols = 2\n")
-    out = run_cli("run", "what is 2 + 2")
+                                  "got 'abc' (set by --planner-option max_tools)")
+    toml = write(tmp_path, "[planners.dataflow]\nmax_gaols = 2\n")
+    for args in (("run", "what is 2 + 2"), ("chat",)):
+        out = run_cli(*args, input="")
+        assert out.returncode == 2, out
+        assert out.stderr.strip().startswith("error: planner 'dataflow' has no option "
+                                             "'max_gaols' (did you mean 'max_goals'?")
+        assert out.stderr.strip().endswith(f"(set by {toml}:2)")
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(json.dumps({"id": "a", "query": "what is 2 + 2", "answers": {}, "plan": [
+        {"name": "calculate", "args": {"expression": "2 + 2"}}]}) + "\n")
+    out = run_cli("eval", str(queries))  # one line, not every query failing with it
     assert out.returncode == 2 and "has no option 'max_gaols'" in out.stderr
+    assert "FAIL" not in out.stdout
     shown = json.loads(run_cli("config", "show", "--json").stdout)
     assert shown["planners"] == {"dataflow": {"max_gaols": {
         "value": 2, "source": f"{tmp_path / 'agent.toml'}:2"}}}

@@ -8,7 +8,7 @@ from typing import Any
 
 from agent.cli import print_json
 from agent.config import load_config
-from agent.errors import UsageError
+from agent.errors import PlannerOptionError, UsageError
 from agent.evaluation import EvalReport, QueryResult, evaluate, load_queries
 from agent.registry import build_registry
 from agent.render import default_console
@@ -25,6 +25,10 @@ def eval_queries(args: argparse.Namespace) -> int:
 
     planner = args.planner or config.planner
     planner_options = config.options_with(planner, args.planner_option)
+    try:  # a bad planner option is one line now, not every query failing with it
+        registry.planner(planner, **planner_options.get(planner, {}))
+    except PlannerOptionError as exc:
+        raise config.located(exc, planner, args.planner_option) from None
 
     def make_agent(answers: Any) -> Agent:
         # The previous query's agent is done: commit its trace before the next one writes.

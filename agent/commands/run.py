@@ -11,7 +11,7 @@ from typing import Any
 
 from agent.cli import print_json
 from agent.config import Config, load_config
-from agent.errors import UsageError
+from agent.errors import PlannerOptionError, UsageError
 from agent.runtime import Agent
 from agent.types import Run, Tool
 
@@ -164,6 +164,10 @@ def run_query(args: argparse.Namespace) -> int:
                   ask=_ask_inline if interactive else None, settings=config.tool_settings(),
                   trace_writer=config.trace_writer)
     with agent:
+        try:
+            _ = agent.planner  # now: a bad planner option is one line, before the run
+        except PlannerOptionError as exc:
+            raise config.located(exc, planner, args.planner_option) from None
         run = asyncio.run(agent.run(query, answers=answers, parent_id=parent_id))
     if args.json:
         print_json({"run_id": run.id, "status": run.status, "answer": run.answer,
