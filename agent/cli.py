@@ -100,6 +100,13 @@ def _parser() -> tuple[argparse.ArgumentParser, Any]:
     mo.add_argument("--json", action="store_true", help="print as JSON")
     mo.set_defaults(handler=_lazy("agent.commands.models", "list_models"))
 
+    pn = sub.add_parser("planners", help="list the planners and their options",
+                        description="Planner names for --planner (default: $AGENT_PLANNER), "
+                        "each with its options and their defaults; -o KEY=VALUE or "
+                        "[planners.NAME] in agent.toml sets them.")
+    pn.add_argument("--json", action="store_true", help="print as JSON")
+    pn.set_defaults(handler=_lazy("agent.commands.planners", "list_planners"))
+
     cf = sub.add_parser("config", help="the settings in force (agent.toml) and their sources",
                         description="Settings come from flags, then AGENT_* variables, then "
                         "./agent.toml, then $AGENT_HOME/agent.toml, then defaults.")

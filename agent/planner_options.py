@@ -71,15 +71,37 @@ def _unknown(name: str, factory: Callable[..., Any],
             f"{', '.join(params) or 'none'})", unknown[0])
 
 
-def _parameters(factory: Callable[..., Any]) -> list[str] | None:
-    """The keyword arguments ``factory`` takes, in order; None if it takes any (``**kw``)."""
+def option_defaults(factory: Callable[..., Any]) -> dict[str, Any] | None:
+    """The options a planner factory takes and their defaults (``REQUIRED`` for none), in
+    order; None if neither the factory nor the planner it makes by default tells."""
+    params = _signature(factory)
+    if params is None:  # a factory taking **options: read the class of what it makes
+        try:
+            params = _signature(type(factory()))
+        except Exception:
+            return None
+    return None if params is None else {
+        p.name: REQUIRED if p.default is p.empty else p.default for p in params}
+
+
+#: ``option_defaults``' mark for an option without a default.
+REQUIRED = "(required)"
+
+
+def _signature(factory: Callable[..., Any]) -> list[inspect.Parameter] | None:
     try:
-        params = inspect.signature(factory).parameters.values()
-    except (TypeError, ValueError):  # no signature to read
+        params = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
         return None
     if any(p.kind is p.VAR_KEYWORD for p in params):
         return None
-    return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return [p for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _parameters(factory: Callable[..., Any]) -> list[str] | None:
+    """The keyword arguments ``factory`` takes, in order; None if it takes any (``**kw``)."""
+    params = _signature(factory)
+    return None if params is None else [p.name for p in params]
 
 
 def _kinds(cls: type) -> dict[str, tuple[type, ...]]:

@@ -157,3 +157,35 @@ def test_the_cli_passes_options_and_refuses_bad_ones_in_one_line(run_cli, tmp_pa
     row = next(line for line in text.splitlines() if line.startswith("planners."))
     assert row.split() == ["planners.dataflow.max_gaols", "2", f"{tmp_path / 'agent.toml'}:2"]
     assert "tool sources: none ([[openapi]] and [[mcp]] tables add them)" in text
+
+
+def test_agent_planners_lists_each_planners_options_and_what_agent_toml_sets(
+        run_cli, tmp_path: Path) -> None:
+    toml = write(tmp_path, "[planners.react]\nmax_tools = 10\n")
+    out = run_cli("planners", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    planners = {p["name"]: p for p in doc["planners"]}
+    assert doc["default"] == "dataflow"
+    assert set(planners) >= {"dataflow", "react", "dfsdt", "compiler"}
+    react = planners["react"]["options"]
+    assert list(react) == ["max_tools", "native_tools", "first_tool_choice", "later_tools"]
+    assert react["max_tools"] == {"default": 40, "value": 10, "source": f"{toml}:2"}
+    assert react["first_tool_choice"] == {"default": "fitting"}
+    assert planners["dfsdt"]["options"]["width"] == {"default": 2}
+    text = run_cli("planners").stdout
+    assert "[planners.NAME] in agent.toml" in text
+    assert "max_tools=10 (default 40;" in text and "agent.toml:2)" in text  # paths wrap
+
+
+def test_option_defaults_read_the_class_a_lazy_factory_makes() -> None:
+    from agent.planner_options import REQUIRED, option_defaults
+    from agent.planners.react import ReactPlanner
+
+    class Strict:
+        def __init__(self, *, depth: int, width: int = 2) -> None:
+            pass
+
+    assert option_defaults(Strict) == {"depth": REQUIRED, "width": 2}
+    assert option_defaults(lambda **kw: ReactPlanner(**kw))["later_tools"] == "fitting"
+    assert option_defaults(lambda **kw: Strict(**kw)) is None  # cannot make one to ask
