@@ -56,14 +56,12 @@ def _unknown(name: str, factory: Callable[..., Any],
              options: Mapping[str, Any]) -> tuple[str, str] | None:
     """The message for an option the planner lacks and that option, or None if that is not
     the trouble."""
-    params = _parameters(factory)
-    if params is None:  # a factory taking **options: ask the planner it makes by default
-        try:
-            params = _parameters(type(factory()))
-        except Exception:
-            return None
-    unknown = [k for k in options if params is not None and k not in params]
-    if not unknown or params is None:
+    signature = _factory_signature(factory)
+    if signature is None:
+        return None
+    params = [p.name for p in signature]
+    unknown = [k for k in options if k not in params]
+    if not unknown:
         return None
     close = difflib.get_close_matches(unknown[0], params, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
@@ -74,12 +72,7 @@ def _unknown(name: str, factory: Callable[..., Any],
 def option_defaults(factory: Callable[..., Any]) -> dict[str, Any] | None:
     """The options a planner factory takes and their defaults (``REQUIRED`` for none), in
     order; None if neither the factory nor the planner it makes by default tells."""
-    params = _signature(factory)
-    if params is None:  # a factory taking **options: read the class of what it makes
-        try:
-            params = _signature(type(factory()))
-        except Exception:
-            return None
+    params = _factory_signature(factory)
     return None if params is None else {
         p.name: REQUIRED if p.default is p.empty else p.default for p in params}
 
@@ -98,10 +91,17 @@ def _signature(factory: Callable[..., Any]) -> list[inspect.Parameter] | None:
     return [p for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
-def _parameters(factory: Callable[..., Any]) -> list[str] | None:
-    """The keyword arguments ``factory`` takes, in order; None if it takes any (``**kw``)."""
+def _factory_signature(factory: Callable[..., Any]) -> list[inspect.Parameter] | None:
+    """The keyword parameters of ``factory``, or, for a factory taking ``**options`` (the
+    lazy ones plugins register), of the class of the planner it makes by default; None if
+    neither tells."""
     params = _signature(factory)
-    return None if params is None else [p.name for p in params]
+    if params is None:
+        try:
+            params = _signature(type(factory()))
+        except Exception:
+            return None
+    return params
 
 
 def _kinds(cls: type) -> dict[str, tuple[type, ...]]:
