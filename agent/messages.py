@@ -2,19 +2,18 @@
 
 Why: making a message validates every field through pydantic and runs langchain-core's
 validators: ~6 us (40k instructions) for a ``ToolMessage``, and a react step makes one per
-tool result on the event loop's thread (the trace writer process rebuilds one per message it
-is sent). Where construction would only set the fields (no private attributes, no
-``model_post_init``, extra fields allowed, every default immutable or made by a factory of
-no arguments), the message is made directly (~3.5 us, 23k instructions) with the fields,
-field set and extras the class itself would give it; otherwise by the class. The caller
-vouches for the values: ones validation keeps as they are (``str`` content and ids, a known
-status, plain dicts and lists).
+tool result on the event loop's thread. Where construction would only set the fields (no
+private attributes, no ``model_post_init``, extra fields allowed, every default immutable or
+made by a factory of no arguments), the message is made directly (~3.5 us, 23k
+instructions) with the fields, field set and extras the class itself would give it;
+otherwise by the class. The caller vouches for the values: ones validation keeps as they are
+(``str`` content and ids, a known status, plain dicts and lists).
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -78,15 +77,6 @@ def made(cls: type[M], **fields: Any) -> M:
         if name not in fields:
             values[name] = factory()
     return _assembled(cls, values, set(fields))
-
-
-def remade(cls: type[M], fields: Mapping[str, Any]) -> M:
-    """The message whose ``__dict__`` was ``fields`` (sent from another process), as
-    ``cls.model_construct(**fields)`` makes it (every field counted as given)."""
-    model: Any = cls
-    if not _plain(model) or fields.keys() != model.model_fields.keys():
-        return cls.model_construct(**fields)
-    return _assembled(cls, dict(fields) if type(fields) is not dict else fields, set(fields))
 
 
 def _assembled(cls: type[M], values: dict[str, Any], given: set[str]) -> M:

@@ -4,11 +4,11 @@ Why: encoding is what the event loop's thread pays per record when a child proce
 the trace, so it copies fields out of the objects and hands them to ``marshal`` (C, about
 ten times faster than pickling the objects): a step becomes its 13 column values, a tool
 call its ``tool_call_fields()``, a langchain-core message the JSON text pydantic-core gives
-it (the text the store keeps), its content and its calls; a message of langchain-core's own
-classes just its ``__dict__`` (the child rebuilds it: ~1.5 us less for the loop a message,
-~2 more for the child, and the loop's time is what a run waits for), a batch's tool
-messages their ``ToolBatch.result_fields()``. In the rare entry ``marshal`` cannot carry,
-``str``/``int``/``float`` subclasses are made plain, and any other object (a
+it (the text the store keeps), its content and its calls, a batch's tool messages their
+``ToolBatch.result_fields()``. (Until session 14 a message of langchain-core's own classes
+went as its ``__dict__``, rebuilt by the child: 2 us less for the loop a message, but 7 more
+for the child, which is now the busier of the two.) In the rare entry ``marshal`` cannot
+carry, ``str``/``int``/``float`` subclasses are made plain, and any other object (a
 ``datetime`` or a model in a tool result) becomes the JSON value its stored text is made
 of: not pickled, since the child could not import a class of the caller's ``__main__``.
 Decoding gives ops that ``TraceStore.apply`` builds into the rows it builds from the
@@ -21,10 +21,8 @@ from __future__ import annotations
 import json
 import marshal
 from collections.abc import Iterable, Sequence
-from functools import cache
 from typing import Any
 
-from agent.messages import remade
 from agent.types import ToolBatch
 
 from .rows import STEP_COLUMNS, STEP_FIELDS, ToolRows, langchain_messages
@@ -130,7 +128,7 @@ def _entry(op: Any) -> tuple[Any, ...]:
             calls = [(c["name"], c["args"], c["id"]) for c in messages.calls] \
                 if messages.with_calls else []
             return ("b", run_id, start, messages.with_calls, calls, messages.result_fields())
-        return ("m", run_id, start, [_message(m) for m in messages])
+        return ("m", run_id, start, [_encoded(m) for m in messages])
     if name == "record_tool_calls":
         return ("o", name, ([dict(row) for row in args[0]],), kwargs)
     if name == "start_run" and len(args) == 2 and not kwargs:
@@ -145,17 +143,11 @@ _TOOL_ROWS = ToolRows()
 _SHAPES: dict[type, str] = {}
 
 
-def _message(message: Any) -> Any:
+def _encoded(message: Any) -> Any:
+    """A message as the JSON text the store keeps of it (with its content and calls); a dict
+    as it is."""
     if type(message) is dict:
         return message
-    name = _rebuilt_classes().get(type(message))
-    if name is not None and not message.__pydantic_extra__:
-        return ("d", name, message.__dict__)
-    return _encoded(message)
-
-
-def _encoded(message: Any) -> Any:
-    """A message as the JSON text the store keeps of it (with its content and calls)."""
     base = langchain_messages()[0]
     if isinstance(message, base):
         m: Any = message
@@ -167,26 +159,6 @@ def _encoded(message: Any) -> Any:
             return message_dict(m)
         return ("e", m.type, text, m.content, getattr(m, "tool_calls", None))
     return message
-
-
-@cache
-def _message_classes() -> dict[str, Any]:
-    """langchain-core's message classes whose fields alone make them (by name)."""
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
-
-    return {cls.__name__: cls for cls in (AIMessage, HumanMessage, SystemMessage, ToolMessage)}
-
-
-@cache
-def _rebuilt_classes() -> dict[Any, str]:
-    return {cls: name for name, cls in _message_classes().items()}
-
-
-def _rebuilt(name: str, fields: dict[str, Any]) -> Any:
-    """The message ``fields`` (its ``__dict__``) were sent of, as ``model_construct`` makes
-    it: directly where that only sets the fields (``agent.messages``: 1.7 us a message
-    against 3; at 10 steps a run the child is as busy as the loop)."""
-    return remade(_message_classes()[name], fields)
 
 
 def _op(entry: Sequence[Any]) -> Op:
@@ -207,21 +179,14 @@ def _op(entry: Sequence[Any]) -> Op:
 
 
 def _unmessage(message: Any) -> Any:
-    if type(message) is tuple:
-        if message[0] == "d":
-            return _rebuilt(message[1], message[2])
-        if message[0] == "e":
-            return EncodedMessage(*message[1:])
+    if type(message) is tuple and message[0] == "e":
+        return EncodedMessage(*message[1:])
     return message
 
 
 def _portable(entry: tuple[Any, ...]) -> tuple[Any, ...]:
     """An entry marshal can carry: as it is, with ``str``/``int``/``float`` subclasses made
-    plain, its messages as their JSON text, or with any other object as the JSON value the
-    store would write for it."""
-    if entry[0] == "m":  # a message's fields may hold what only pydantic can write
-        entry = (*entry[:3], [_encoded(_rebuilt(m[1], m[2])) if type(m) is tuple and
-                              m[0] == "d" else m for m in entry[3]])
+    plain, or with any other object as the JSON value the store would write for it."""
     for candidate in (entry, _plain(entry)):
         try:
             marshal.dumps(candidate)

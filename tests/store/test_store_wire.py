@@ -4,16 +4,17 @@ rows the records themselves give."""
 from __future__ import annotations
 
 import datetime
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage, message_to_dict
 
 from agent.environment import ToolCallRow
 from agent.store import TraceStore, new_id
-from agent.store.wire import decode, encode
+from agent.store.wire import EncodedMessage, decode, encode
 from agent.types import Step, ToolBatch, ToolResult
 
 TABLES = ("runs", "steps", "tool_calls", "messages", "tools", "run_tools", "labels")
@@ -24,7 +25,7 @@ class Answer(str):
 
 
 class Custom(AIMessage):
-    """A message class of the caller's own: sent as its JSON, not rebuilt by the child."""
+    """A message class of the caller's own: sent as its JSON, as langchain-core's are."""
 
 
 class Opaque:
@@ -127,7 +128,9 @@ def test_records_marshal_carries_as_they_are_need_no_conversion() -> None:
     assert values.data == {"tools": ["echo"]} and values.kind == "model"
 
 
-def test_langchain_messages_are_sent_as_their_fields_and_rebuilt() -> None:
+def test_langchain_messages_are_sent_as_the_json_text_the_store_keeps() -> None:
+    """The loop serialises a message once; the child stores that text as it is (it no longer
+    rebuilds the message from its fields and serialises it again)."""
     run_id = new_id()
     reply = AIMessage("", tool_calls=[{"name": "echo", "args": {"n": 1}, "id": "c1"}],
                       usage_metadata={"input_tokens": 3, "output_tokens": 1, "total_tokens": 4})
@@ -135,8 +138,10 @@ def test_langchain_messages_are_sent_as_their_fields_and_rebuilt() -> None:
     ((name, (rid, messages, seq), _),) = decode(encode(
         [("record_messages", (run_id, [reply, asked], 3), {})]))
     assert (name, rid, seq) == ("record_messages", run_id, 3)
-    assert [type(m) for m in messages] == [AIMessage, ToolMessage]
-    assert messages == [reply, asked]
+    assert [type(m) for m in messages] == [EncodedMessage, EncodedMessage]
+    assert [json.loads(m.data_json) for m in messages] == [
+        message_to_dict(reply)["data"], message_to_dict(asked)["data"]]
+    assert messages[0].tool_calls == reply.tool_calls and messages[1].content == "42"
 
 
 def test_a_blob_of_something_else_is_refused() -> None:
