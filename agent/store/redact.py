@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ahocorasick_rs import MATCHKIND_LEFTMOST_FIRST, AhoCorasick, Implementation
+
 from .jsontext import compact_encoder
 
 REDACTED = "[REDACTED]"
@@ -49,8 +51,7 @@ SECRET_SUFFIXES = (
     "private-key", "secret_key", "secret-key", "secret_access_key",
 )
 
-# Every pattern below contains one of the substrings `might_hold_secret` looks for. Plain
-# `in` checks are ~30x faster than a case-insensitive regex alternation.
+# Every pattern below contains one of the substrings `might_hold_secret` looks for.
 # Classic GitHub tokens (all start with "gh"); fine-grained ones start "github_pat_", which
 # has no "gh" in it and is looked for on its own.
 _GITHUB_PREFIXES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_")
@@ -92,6 +93,27 @@ _API_KEY_SHAPES = re.compile(
 )
 
 
+#: What `might_hold_secret` looks for as it is written (with the environment's secret values,
+#: `_shapes`), and in the lower-cased text (`_words`; "token" first: see `_is_token_count`).
+#: Every pattern above contains one of these, or both "://" and "@" (`_URL_PASSWORD`).
+_SHAPES = ("sk-", "xox", "AKIA", "ASIA", "AIza", *_GITHUB_PREFIXES, "github_pat_", "hf_",
+           "glpat-", "k_live_", "k_test_", "PRIVATE KEY")
+_WORDS = ("token", "secret", "passw", "cookie", "bearer", "authorization", "api_key", "apikey",
+          "api-key", "private_key", "private-key")
+
+
+def _searcher(needles: tuple[str, ...]) -> AhoCorasick:
+    """All `needles` found in one pass over a text (Aho-Corasick, as a DFA): ~1 ns a
+    character, where an `in` test per needle took ~11 (the trace writer checks every text
+    it stores). Leftmost-first: once a needle is found, one starting inside it is not
+    reported, which only "token" could hide, and none of these starts inside "token"."""
+    return AhoCorasick(list(needles), matchkind=MATCHKIND_LEFTMOST_FIRST,
+                       implementation=Implementation.DFA)
+
+
+_words = _searcher(_WORDS)
+_shapes = _searcher(_SHAPES)
+
 #: Environment variables named so hold secrets (``OPENAI_API_KEY``, ``HF_TOKEN``,
 #: ``DB_PASSWORD``): their values are redacted wherever they turn up (a tool printing its
 #: environment, a ``.env`` file read back, an error message quoting a header).
@@ -104,52 +126,31 @@ _env_secrets: tuple[str, ...] = ()
 def refresh_env_secrets(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """Read which values of the environment are secrets (at import, and whenever a
     ``TraceStore`` opens: a variable set later is covered from the next store on)."""
-    global _env_secrets
+    global _env_secrets, _shapes
     env = os.environ if environ is None else environ
     values = {value for name, value in env.items()
               if len(value) >= _ENV_SECRET_MIN_LENGTH and _ENV_SECRET_NAME.search(name.upper())}
-    _env_secrets = tuple(sorted(values, key=len, reverse=True))  # longest first: replace
-    return _env_secrets  # a secret that contains another whole
+    # Longest first: replace a secret that contains another whole.
+    secrets = tuple(sorted(values, key=len, reverse=True))
+    if secrets != _env_secrets:
+        _shapes = _searcher((*secrets, *_SHAPES))
+    _env_secrets = secrets
+    return _env_secrets
 
 
 def might_hold_secret(text: str) -> bool:
     """Cheap pre-check: False guarantees no pattern of this module can match `text`."""
-    if _env_secrets and any(value in text for value in _env_secrets):
-        return True
-    if (
-        "sk-" in text
-        or "xox" in text
-        or "AKIA" in text
-        or "ASIA" in text
-        or "AIza" in text
-        or ("gh" in text and any(p in text for p in _GITHUB_PREFIXES))
-        or "github_pat_" in text
-        or "hf_" in text
-        or "glpat-" in text
-        or "k_live_" in text
-        or "k_test_" in text
-        or "PRIVATE KEY" in text
-        or ("://" in text and "@" in text)
-    ):
+    if _shapes.find_matches_as_indexes(text) or ("@" in text and "://" in text):
         return True
     low = text.lower()
-    # Token counts ("input_tokens", "..._token_details") are in every model reply and are no
-    # secret: only a "token" outside them counts (no occurrence can be inside both).
-    tokens = low.count("token")
-    if tokens and tokens != low.count("_tokens") + low.count("_token_details"):
-        return True
-    return (
-        "secret" in low
-        or "passw" in low
-        or "cookie" in low
-        or "bearer" in low
-        or "authorization" in low
-        or "api_key" in low
-        or "apikey" in low
-        or "api-key" in low
-        or "private_key" in low
-        or "private-key" in low
-    )
+    return not all(_is_token_count(low, *match) for match in _words.find_matches_as_indexes(low))
+
+
+def _is_token_count(low: str, needle: int, start: int, end: int) -> bool:
+    """Whether a match of `_WORDS` is a "token" inside "_tokens" or "_token_details": token
+    counts ("input_tokens", "input_token_details") are in every model reply and no secret."""
+    return (needle == 0 and start > 0 and low[start - 1] == "_"
+            and low.startswith(("s", "_details"), end))
 
 
 def redact_text(text: str) -> str:

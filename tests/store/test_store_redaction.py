@@ -137,6 +137,55 @@ def test_every_pattern_passes_the_cheap_precheck() -> None:
     assert REDACTED in dumps_redacted({"total_tokens": 7, "token": "abc"})
 
 
+def _precheck_by_hand(text: str, env_secrets: tuple[str, ...]) -> bool:
+    """What the pre-check must answer, one substring test per needle (how it was written
+    before it searched all of them in one pass)."""
+    if any(value in text for value in env_secrets) or ("://" in text and "@" in text):
+        return True
+    shapes = ("sk-", "xox", "AKIA", "ASIA", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
+              "github_pat_", "hf_", "glpat-", "k_live_", "k_test_", "PRIVATE KEY")
+    if any(needle in text for needle in shapes):
+        return True
+    low = text.lower()
+    tokens = low.count("token")
+    if tokens and tokens != low.count("_tokens") + low.count("_token_details"):
+        return True
+    return any(word in low for word in ("secret", "passw", "cookie", "bearer", "authorization",
+                                        "api_key", "apikey", "api-key", "private_key",
+                                        "private-key"))
+
+
+def test_the_one_pass_precheck_answers_as_a_test_per_needle(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Random texts made of needles (in any case), pieces of them, token counts and
+    ordinary JSON, next to each other: the pre-check finds what a search per needle finds."""
+    import random
+
+    from agent.store import redact as module
+
+    monkeypatch.setenv("SERVICE_TOKEN", "q7-env-secret-99")
+    env_secrets = module.refresh_env_secrets()
+    try:
+        pieces = ["sk-", "xox", "AKIA", "ASIA", "AIza", "ghp_", "gh", "github_pat_", "hf_",
+                  "glpat-", "k_live_", "k_test_", "PRIVATE KEY", "://", "@", "token",
+                  "_tokens", "_token_details", "_token", "tokens", "Secret", "PASSW", "cookie",
+                  "Bearer", "authorization", "API_KEY", "apikey", "api-key", "private_key",
+                  "Private-Key", "q7-env-secret-99", "q7-env", '{"a": 1}', "input_tokens",
+                  '"usage_metadata"', "Paris", "é日本", " ", "_", "s", "k", "-", "x"]
+        rng = random.Random(14)
+        flagged = 0
+        for _ in range(20_000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 6)))
+            expected = _precheck_by_hand(text, env_secrets)
+            assert might_hold_secret(text) is expected, text
+            flagged += expected
+        assert 0 < flagged < 20_000  # both answers were asked for
+    finally:
+        monkeypatch.undo()
+        module.refresh_env_secrets()
+
+
 def test_redaction_keeps_non_secret_values_and_types() -> None:
     value = {"n": 1, "f": 1.5, "b": True, "none": None, "t": (1, 2), "token": None}
     assert redact(value) == {"n": 1, "f": 1.5, "b": True, "none": None, "t": [1, 2],
