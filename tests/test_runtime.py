@@ -171,10 +171,15 @@ def test_ctrl_c_in_a_real_process_records_the_run_as_cancelled(tmp_path: Path) -
     path = tmp_path / "t.db"
     script = textwrap.dedent(f"""
         import asyncio
+        import signal
         from agent import Agent
+
+        # As in a terminal: a job started in the background by a shell inherits SIGINT ignored.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
         async def slow(seconds: float) -> str:
             '''Sleep.'''
+            print("sleeping", flush=True)
             await asyncio.sleep(seconds)
             return "slept"
 
@@ -189,7 +194,8 @@ def test_ctrl_c_in_a_real_process_records_the_run_as_cancelled(tmp_path: Path) -
                             cwd=tmp_path)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "started"
-    time.sleep(1.0)
+    # Interrupt while the tool runs, not after a guessed wait.
+    assert proc.stdout.readline().strip() == "sleeping"
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=20)
     assert "interrupted" in out
