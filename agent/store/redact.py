@@ -94,19 +94,20 @@ _API_KEY_SHAPES = re.compile(
 
 
 #: What `might_hold_secret` looks for as it is written (with the environment's secret values,
-#: `_shapes`), and in the lower-cased text (`_words`; "token" first: see `_is_token_count`).
+#: `_shapes`), and in the lower-cased text (`_words`) once the token counts of model replies
+#: ("input_tokens", "input_token_details") are taken out: a "token" left is one outside
+#: them. "ecret", not "secret": taking out "_tokens" would hide the "s" of "_tokensecret".
 #: Every pattern above contains one of these, or both "://" and "@" (`_URL_PASSWORD`).
 _SHAPES = ("sk-", "xox", "AKIA", "ASIA", "AIza", *_GITHUB_PREFIXES, "github_pat_", "hf_",
            "glpat-", "k_live_", "k_test_", "PRIVATE KEY")
-_WORDS = ("token", "secret", "passw", "cookie", "bearer", "authorization", "api_key", "apikey",
+_WORDS = ("token", "ecret", "passw", "cookie", "bearer", "authorization", "api_key", "apikey",
           "api-key", "private_key", "private-key")
 
 
 def _searcher(needles: tuple[str, ...]) -> AhoCorasick:
     """All `needles` found in one pass over a text (Aho-Corasick, as a DFA): ~1 ns a
     character, where an `in` test per needle took ~11 (the trace writer checks every text
-    it stores). Leftmost-first: once a needle is found, one starting inside it is not
-    reported, which only "token" could hide, and none of these starts inside "token"."""
+    it stores). Leftmost-first: the first needle found is enough."""
     return AhoCorasick(list(needles), matchkind=MATCHKIND_LEFTMOST_FIRST,
                        implementation=Implementation.DFA)
 
@@ -143,14 +144,9 @@ def might_hold_secret(text: str) -> bool:
     if _shapes.find_matches_as_indexes(text) or ("@" in text and "://" in text):
         return True
     low = text.lower()
-    return not all(_is_token_count(low, *match) for match in _words.find_matches_as_indexes(low))
-
-
-def _is_token_count(low: str, needle: int, start: int, end: int) -> bool:
-    """Whether a match of `_WORDS` is a "token" inside "_tokens" or "_token_details": token
-    counts ("input_tokens", "input_token_details") are in every model reply and no secret."""
-    return (needle == 0 and start > 0 and low[start - 1] == "_"
-            and low.startswith(("s", "_details"), end))
+    if "_token" in low:  # token counts, in every model reply, are no secret (see _WORDS)
+        low = low.replace("_tokens", "").replace("_token_details", "")
+    return bool(_words.find_matches_as_indexes(low))
 
 
 def redact_text(text: str) -> str:
