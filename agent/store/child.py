@@ -237,9 +237,9 @@ def write_frames(store: TraceStore, frames: list[tuple[int, bytes]],
     alone and stored again record by record, so only what is refused is lost (``err``).
 
     Why together: each ``apply()`` has its statements (~14 for a 10-step run's rows in three
-    tables), its savepoint and its secret pre-check. Callgrind, recorded frames of 10-step
-    runs: 428k instructions a step one by one, 411k in threes (the bench's child, a few
-    frames behind, mostly finds two or three), 378k when it is far behind (a file of
+    tables), its savepoint and its secret pre-check. Callgrind (session 13), recorded frames
+    of 10-step runs: 428k instructions a step one by one, 411k in threes (the bench's child,
+    a few frames behind, mostly finds two or three), 378k when it is far behind (a file of
     frames, ``GROUP_BYTES`` a group); 200-step runs: 7% fewer. The rows are the same:
     ``apply()`` keeps the order of the ops, and ops of one frame or of several give the
     same rows."""
