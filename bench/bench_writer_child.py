@@ -17,8 +17,8 @@ one process:
                 building, no secret pre-check): what SQLite alone costs for them
 
 Per size: median us/step of each, the paired ratio of ``child_write`` to ``sqlite_rows``,
-and the child's CPU us/step (``time.process_time``; the store's checkpoints are left to
-SQLite, as the child's own thread would do them beside it). Every round checks that the
+and the child's CPU us/step (``time.process_time``). Neither copies its WAL into the database
+file (the child leaves that to a thread of its own, beside it). Every round checks that the
 child stored every step.
 
 Run:  PYTHONPATH=$PWD python bench/bench_writer_child.py [--rounds 7] [--runs 400]
@@ -118,7 +118,8 @@ def child_write(blobs: list[bytes], warm: list[bytes], path: Path) -> tuple[floa
     from agent.store.core import TraceStore
 
     store = TraceStore(path)
-    store.db.conn.execute("PRAGMA temp_store = MEMORY")  # as the child sets it
+    store.db.conn.execute("PRAGMA temp_store = MEMORY")  # as the child sets them
+    store.db.conn.execute("PRAGMA wal_autocheckpoint = 0")
     try:
         child.write(store, Waiting(warm), lambda _: None)  # type: ignore[arg-type]
         wall, cpu = time.perf_counter(), time.process_time()
@@ -137,6 +138,7 @@ def sqlite_rows(rows: dict[str, tuple[str, list[tuple[Any, ...]]]], path: Path) 
     try:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
         start = time.perf_counter()
         conn.execute("BEGIN")
         for sql, values in rows.values():
