@@ -49,7 +49,10 @@ does not grow with the history):
          Runnable).
 
 Output: JSON lines (see bench/README.md): per variant, model and K the median/min/max
-us/step; ``paired_ratio_median`` against handwritten with the same model and K;
+us/step; ``paired_ratio_median`` against handwritten with the same model and K; for
+agent_react also where a sample's time went: ``loop_thread_cpu_us_per_step`` (the event
+loop's thread, ``time.thread_time`` until the runs end) and ``flush_wait_us_per_step`` (the
+closing ``aflush()``: the writer's work left when the runs were done, and its commit);
 ``flatness`` lines; ``goal`` lines for agent_react: under 100 us/step, and at most 1.2x from
 10 to 200 steps. The 100 us are the issue's machine's, whose floor_validated took about 23
 us/step (and LangGraph about 1,700): one goal line checks the microseconds of this machine
@@ -371,17 +374,23 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
          note="who writes agent_react's trace in the timed rounds (the Agent's default, "
               "trace_writer='auto', hands a trace written this fast to a writer process)")
     samples: dict[tuple[str, str, int], list[float]] = {c: [] for c in cases}
+    # agent_react's samples split: the closing aflush()'s wait and the loop thread's CPU
+    split: dict[tuple[str, int], list[tuple[float, float]]] = {
+        (kind, k): [] for v, kind, k in cases if v == "agent_react"}
     for _ in range(rounds):
         order = list(cases)
         random.shuffle(order)
         for v, kind, k in order:
             reps = max(1, min_steps // k)  # each sample covers at least min_steps steps
             gc.collect()
-            t0 = time.perf_counter()
+            t0, cpu = time.perf_counter(), time.thread_time()
             for _ in range(reps):
                 await variants[v](kind, k)
             if v == "agent_react":
+                cpu, flushed = time.thread_time() - cpu, time.perf_counter()
                 await agent.aflush()
+                split[(kind, k)].append(((time.perf_counter() - flushed) / (k * reps) * 1e6,
+                                         cpu / (k * reps) * 1e6))
             elif v == "agent_react_thread_writer":
                 await threaded.aflush()  # the sample's records, committed
             samples[(v, kind, k)].append((time.perf_counter() - t0) / (k * reps) * 1e6)
@@ -405,6 +414,11 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
                                "median": round(med((v, kind, k)), 1),
                                "min": round(min(s), 1), "max": round(max(s), 1),
                                "repeats": len(s)}
+        if v == "agent_react":
+            rec["flush_wait_us_per_step"] = round(statistics.median(
+                w for w, _ in split[(kind, k)]), 1)
+            rec["loop_thread_cpu_us_per_step"] = round(statistics.median(
+                c for _, c in split[(kind, k)]), 1)
         if v != "model_floor":
             floor = samples[("model_floor", kind, k)]
             rec["overhead_us_per_step"] = round(statistics.median(

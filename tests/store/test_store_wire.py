@@ -147,3 +147,14 @@ def test_langchain_messages_are_sent_as_the_json_text_the_store_keeps() -> None:
 def test_a_blob_of_something_else_is_refused() -> None:
     with pytest.raises(ValueError, match="not a trace records blob"):
         decode(b"\x80\x04not ours")
+
+
+def test_nested_values_marshal_refuses_are_made_plain_and_others_sent_as_they_are() -> None:
+    from agent.store.wire import _shallow
+
+    kwargs = {"status": "ok", "metadata": {"why": Answer("x"), "n": [1, Answer("y")]}}
+    ((name, args, sent),) = decode(encode([("finish_run", ("r1",), kwargs)]))
+    assert (name, args, sent) == ("finish_run", ("r1",), kwargs)
+    assert type(sent["metadata"]["why"]) is str and type(sent["metadata"]["n"][1]) is str
+    plain = {"status": "ok", "metadata": {"planner_options": {"max_tools": 40}}}
+    assert _shallow(plain) is plain  # marshal takes it: not copied
