@@ -41,7 +41,8 @@ _CONFLICT_KEYS: dict[str, tuple[str, ...]] = {
 _KEEP_EXISTING = frozenset({"tools", "run_tools"})
 _CONFLICTS = frozenset({"SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_CONSTRAINT_UNIQUE"})
 
-# Queue entries: ("upsert", columns, [values, ...]) or ("update", run_id, fields).
+# Queue entries: ("upsert", columns, [values, ...]), ("known", columns, [values, ...]) for
+# rows that are likely stored already, or ("update", run_id, fields).
 _Entry = tuple[str, Any, Any]
 
 
@@ -113,13 +114,19 @@ class Batch:
             self.upsert_many(table, tuple(row), [tuple(row.values())])
 
     def upsert_many(self, table: str, columns: tuple[str, ...],
-                    rows: list[tuple[Any, ...]]) -> None:
-        """Queue rows given as their values in `columns` order (checked by the caller)."""
+                    rows: list[tuple[Any, ...]], *, known: bool = False) -> None:
+        """Queue rows given as their values in `columns` order (checked by the caller).
+
+        `known`: the rows are likely stored already (a step written before it ended, now
+        written again): they go straight to the upsert, not to an INSERT that would fail
+        and have its whole group redone as an upsert. A hint only: either way gives the
+        same rows."""
+        kind = "known" if known else "upsert"
         queue = self._queues[table]
-        if queue and queue[-1][0] == "upsert" and queue[-1][1] == columns:
+        if queue and queue[-1][0] == kind and queue[-1][1] == columns:
             queue[-1][2].extend(rows)
         else:
-            queue.append(("upsert", columns, list(rows)))
+            queue.append((kind, columns, list(rows)))
 
     def update_run(self, run_id: str, fields: Mapping[str, Any]) -> None:
         """Queue `finish_run`-style column updates; merged into a just-queued insert."""
@@ -148,6 +155,8 @@ class Batch:
             for kind, key, payload in queue:
                 if kind == "update":
                     self._update_run(key, payload)
+                elif kind == "known":
+                    execute_rows(self.conn, partial(upsert_sql, table, key), payload)
                 else:
                     self._upsert(table, key, payload)
             queue.clear()

@@ -73,11 +73,53 @@ class _Texts:
         return {self.owners[i] for i, text in enumerate(self.texts) if might_hold_secret(text)}
 
 
-class BulkRows:
-    """Steps, tool calls and messages of one transaction, queued into its batch together."""
+#: Where a step row says whether the step has ended.
+_ENDED_AT = STEP_COLUMNS.index("ended_at")
+#: Unfinished steps remembered at most (``UnfinishedSteps``); past it they are forgotten.
+MAX_UNFINISHED = 4096
 
-    def __init__(self, max_content_bytes: int) -> None:
+
+class UnfinishedSteps(set[str]):
+    """Ids of the steps a store wrote before they ended: each comes again when it ends.
+
+    Why: a step is written as it is when the writer takes it, so one in flight then (a
+    model step whose reply is still coming, the step of a long tool call) is stored twice.
+    Inserted with the rows that are new, its second row made the INSERT of its whole group
+    fail, and the group was redone as an upsert: in runs of 200 steps most frames the
+    writer process gets, ~7 us a step of its ~43 (the redone upserts alone, recorded frames
+    one at a time). Rows of these ids go straight to the upsert instead. A hint only: a row
+    it misses still fails the INSERT and is upserted, one it keeps wrongly is upserted
+    (an upsert of a new row inserts it)."""
+
+    def note(self, rows: list[tuple[Any, ...]]) -> tuple[list[tuple[Any, ...]],
+                                                          list[tuple[Any, ...]]]:
+        """``rows`` split into (new, known), in order within each; remembers those unfinished
+        and forgets those that ended. The new rows must be written first: a step's later
+        row is always among the known."""
+        new: list[tuple[Any, ...]] = []
+        known: list[tuple[Any, ...]] = []
+        for row in rows:
+            if row[0] in self:
+                known.append(row)
+                if row[_ENDED_AT] is not None:
+                    self.discard(row[0])
+            else:
+                new.append(row)
+                if row[_ENDED_AT] is None:
+                    if len(self) >= MAX_UNFINISHED:  # steps that never ended: forget them
+                        self.clear()
+                    self.add(row[0])
+        return new, known
+
+
+class BulkRows:
+    """Steps, tool calls and messages of one transaction, queued into its batch together.
+    ``unfinished``: the store's ``UnfinishedSteps`` (kept from one transaction to the next)."""
+
+    def __init__(self, max_content_bytes: int,
+                 unfinished: UnfinishedSteps | None = None) -> None:
         self.limit = max_content_bytes
+        self.unfinished = UnfinishedSteps() if unfinished is None else unfinished
         self._steps: list[Any] = []
         self._calls: list[Any] = []  # each: an iterable of row dicts, or a fast call object
         self._messages: list[tuple[str, int, Iterable[Any]]] = []
@@ -96,7 +138,11 @@ class BulkRows:
             self._steps.clear()
             rows = _fast_steps(steps)
             if rows is not None:
-                batch.upsert_many("steps", STEP_COLUMNS, rows)
+                new, known = self.unfinished.note(rows)
+                if new:
+                    batch.upsert_many("steps", STEP_COLUMNS, new)
+                if known:
+                    batch.upsert_many("steps", STEP_COLUMNS, known, known=True)
             else:
                 for step in steps:
                     values = step_values(step)

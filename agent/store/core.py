@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import fts, queries
 from .batch import Batch
-from .bulk import BulkRows
+from .bulk import BulkRows, UnfinishedSteps
 from .connection import connect, translate_errors
 from .errors import RunNotFoundError, StoreError
 from .migrations import migrate
@@ -91,6 +91,7 @@ class TraceStore:
         self._db: Database | None = None
         self._batch: Batch | None = None
         self._tool_row = ToolRows()
+        self._unfinished = UnfinishedSteps()  # steps written before they ended (bulk.py)
         #: Ids of runs found `running` with a dead process, marked `interrupted` on open.
         self.interrupted_runs: list[str] = []
         with translate_errors(self.path, busy_timeout):
@@ -200,7 +201,7 @@ class TraceStore:
                                               start_seq))
 
     def _build(self, batch: Batch, add: str, *args: Any) -> None:
-        bulk = BulkRows(self.max_content_bytes)
+        bulk = BulkRows(self.max_content_bytes, self._unfinished)
         getattr(bulk, add)(*args)
         bulk.queue(batch)
 
@@ -245,7 +246,7 @@ class TraceStore:
         """
 
         def op(batch: Batch) -> None:
-            bulk = BulkRows(self.max_content_bytes)
+            bulk = BulkRows(self.max_content_bytes, self._unfinished)
             adders: dict[str, Callable[..., None]] = {
                 "record_step": bulk.add_step, "record_tool_calls": bulk.add_tool_calls,
                 "record_messages": bulk.add_messages}

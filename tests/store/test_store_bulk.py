@@ -153,3 +153,59 @@ def test_mixed_shapes_in_one_apply_are_stored_like_separate_writes(tmp_path: Pat
     assert batched["status"] == "ok" and batched["answer"] == "done"
     for s in stores:
         s.close()
+
+
+def _running_and_ended(run_id: str, seq: int) -> tuple[Step, Step]:
+    """A model step as the writer may take it twice: in flight, then ended (same id)."""
+    step_id = new_id()
+    return (Step(step_id, run_id, seq, "model", "m", started_at=1.0),
+            Step(step_id, run_id, seq, "model", "m", status="ok", started_at=1.0,
+                 ended_at=2.0, duration_ms=1000.0, tokens_in=3))
+
+
+def test_a_step_taken_before_it_ended_is_upserted_when_it_comes_again(tmp_path: Path) -> None:
+    """Its second row goes straight to the upsert: the INSERT of the new rows beside it no
+    longer fails on it and has to be redone as an upsert."""
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run({"id": new_id(), "query": "q"})
+        running, ended = _running_and_ended(run_id, 1)
+        other = Step(new_id(), run_id, 2, "tool_calls", "echo", status="ok", started_at=2.0,
+                     ended_at=2.5)
+        store.apply([("record_step", (running,), {})])
+        statements: list[str] = []
+        store.db.conn.set_trace_callback(statements.append)
+        store.apply([("record_step", (ended,), {}), ("record_step", (other,), {})])
+        store.db.conn.set_trace_callback(None)
+        steps = [s for s in statements if s.startswith('INSERT INTO "steps"')]
+        assert len(steps) == 2 and sum("ON CONFLICT" in s for s in steps) == 1
+        rows = {s["id"]: s for s in store.get_run(run_id)["steps"]}
+        assert rows[ended.id]["status"] == "ok" and rows[ended.id]["tokens_in"] == 3
+        assert rows[other.id]["status"] == "ok"
+        assert not store._unfinished  # it ended: forgotten
+
+
+def test_a_step_in_flight_and_ended_in_one_apply_keeps_its_last_row(tmp_path: Path) -> None:
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run({"id": new_id(), "query": "q"})
+        running, ended = _running_and_ended(run_id, 1)
+        store.apply([("record_step", (running,), {}), ("record_step", (ended,), {})])
+        (row,) = store.get_run(run_id)["steps"]
+        assert (row["status"], row["ended_at"]) == ("ok", 2.0)
+
+
+def test_a_wrong_hint_still_stores_the_row(tmp_path: Path, monkeypatch: Any) -> None:
+    """An id the hint keeps that was never stored (its transaction rolled back) is upserted,
+    which inserts it; past ``MAX_UNFINISHED`` the hint forgets them all."""
+    from agent.store import bulk
+
+    with TraceStore(tmp_path / "t.db") as store:
+        run_id = store.start_run({"id": new_id(), "query": "q"})
+        _, ended = _running_and_ended(run_id, 1)
+        store._unfinished.add(ended.id)
+        store.apply([("record_step", (ended,), {})])
+        assert [s["id"] for s in store.get_run(run_id)["steps"]] == [ended.id]
+        monkeypatch.setattr(bulk, "MAX_UNFINISHED", 3)
+        in_flight = [_running_and_ended(run_id, seq)[0] for seq in range(2, 7)]
+        store.apply([("record_step", (step,), {}) for step in in_flight])
+        assert len(store._unfinished) <= 3
+        assert len(store.get_run(run_id)["steps"]) == 6
