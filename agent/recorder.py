@@ -100,6 +100,7 @@ class TraceRecorder:
         self._queued: set[str] = set()  # ids of the steps in _pending
         self._closed = False
         self._wake_loop: asyncio.AbstractEventLoop | None = None
+        self._wake_thread = 0  # the thread that set the wake-up
         self._scheduled = False
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agent-trace")
         # A program that ends without close() (asyncio.run(agent.run(...)) and exit) still
@@ -145,6 +146,14 @@ class TraceRecorder:
         child would sit idle until then."""
         if self._process is not None and len(self._pending) >= SEND_EVERY:
             self._send()
+        if self._scheduled:
+            # Set on this thread's loop, which still runs: it will fire. Checked before
+            # asking asyncio, whose get_running_loop() costs a getpid() system call (~0.2
+            # us, and this runs for every record).
+            scheduled = self._wake_loop
+            if scheduled is not None and self._wake_thread == threading.get_ident() \
+                    and scheduled.is_running():
+                return
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -153,6 +162,7 @@ class TraceRecorder:
         if self._scheduled and loop is self._wake_loop:
             return
         self._scheduled, self._wake_loop = True, loop
+        self._wake_thread = threading.get_ident()
         if loop is not None:
             loop.call_later(self.delay, self._submit)
         else:
