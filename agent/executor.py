@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
@@ -68,9 +69,7 @@ class Executor:
     ) -> list[ToolResult]:
         """Run ``calls`` (a plan) and return their results in call order."""
         plan = normalize_calls(calls)
-        loop = asyncio.get_running_loop()
-        if self._deadlines is None or self._deadlines.loop is not loop:
-            self._deadlines = Deadlines(loop)
+        loop = self._deadlines_here().loop
         outputs: dict[str, ToolResult] = {}
         if len(plan) == 1 and not call_refs(plan[0]):
             return [await self._run_inline(plan[0], outputs, run_id, on_start, on_result)]
@@ -253,9 +252,8 @@ class Executor:
 
     async def _with_deadline(self, tool: Tool, kwargs: dict[str, Any], timeout: float) -> Any:
         """Call the tool; past ``timeout`` it is cancelled and ``TimeoutError`` is raised."""
-        deadlines = self._deadlines
-        assert deadlines is not None  # made by execute() for its loop
-        task = asyncio.current_task()
+        deadlines = self._deadlines_here()
+        task = asyncio.current_task(deadlines.loop)
         assert task is not None
         deadlines.add(task, timeout)
         try:
@@ -270,6 +268,13 @@ class Executor:
             raise
         finally:
             deadlines.remove(task)
+
+    def _deadlines_here(self) -> Deadlines:
+        """The deadlines of the loop running in this thread (made for it if need be)."""
+        deadlines = self._deadlines
+        if deadlines is None or not deadlines.here():
+            deadlines = self._deadlines = Deadlines(asyncio.get_running_loop())
+        return deadlines
 
     async def _approval(self, call: dict[str, Any], tool: Tool) -> str | None:
         """None if approved, else the refusal the planner will see."""
@@ -312,10 +317,17 @@ class Deadlines:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
+        self._thread = threading.get_ident()
         self._due: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._wake_at = float("inf")
+
+    def here(self) -> bool:
+        """Whether this is the loop running in this thread, without asking asyncio (its
+        ``get_running_loop()`` costs a getpid() system call; this runs for every call): a
+        thread runs one loop at a time, so a loop made here that still runs is that one."""
+        return self._thread == threading.get_ident() and self.loop.is_running()
 
     def add(self, task: asyncio.Task[Any], timeout: float) -> None:
         due = self.loop.time() + timeout

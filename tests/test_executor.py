@@ -298,6 +298,43 @@ async def test_one_call_plans_run_in_the_callers_task_with_timeouts_and_cancella
     assert [(r.call_id, r.status) for r in recorded] == [("s", "cancelled")]
 
 
+def test_one_executor_in_two_threads_event_loops_times_each_call_out_in_its_own() -> None:
+    """Each thread's calls get the deadlines of the loop running there, even while the other
+    thread's loop has calls of its own in flight."""
+
+    async def stall(seconds: float) -> float:
+        """Sleep.
+
+        Args:
+            seconds: how long
+        """
+        await asyncio.sleep(seconds)
+        return seconds
+
+    ex = Executor(make(stall, timeout=0.2))
+    outcomes: dict[str, list[str]] = {}
+    barrier = threading.Barrier(2)
+
+    def in_a_thread(name: str) -> None:
+        async def calls() -> list[str]:
+            barrier.wait(5)  # both loops run and have their calls in flight together
+            started = time.perf_counter()
+            out = await asyncio.gather(
+                ex.execute([{"name": "stall", "args": {"seconds": 5}}]),
+                ex.execute([{"name": "stall", "args": {"seconds": 0.01}}]))
+            assert time.perf_counter() - started < 2
+            return [r.status for results in out for r in results]
+
+        outcomes[name] = asyncio.run(calls())
+
+    threads = [threading.Thread(target=in_a_thread, args=(n,)) for n in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert outcomes == {"a": ["error", "success"], "b": ["error", "success"]}
+
+
 async def test_a_call_sees_the_callers_context_vars_and_its_changes_stay_with_it() -> None:
     import contextvars
 
