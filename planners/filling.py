@@ -14,6 +14,7 @@ import re
 import weakref
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from agent.types import Tool
@@ -59,10 +60,11 @@ class Param:
     enum: list[Any] | None
     aliases: dict[tuple[str, ...], Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def kind(self) -> str:
         """date, time, datetime, number, integer, boolean, array, unit, math, text, path,
-        url, email, identifier or string."""
+        url, email, identifier or string (worked out once: a parameter is read once per
+        tool, and every plan asks again)."""
         w, fmt = self.words, self.schema.get("format")
         if "boolean" in self.types and len(self.types) == 1:
             return "boolean"
