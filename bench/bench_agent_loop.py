@@ -41,9 +41,14 @@ history. Variants, interleaved round by round in a shuffled order, in one proces
 Two models, each replying from a prebuilt list (nothing is recorded, so the model itself
 does not grow with the history):
   lc     a langchain-core ``BaseChatModel`` subclass. Every ``ainvoke`` of such a model costs
-         a few hundred microseconds of langchain-core callback machinery by itself; the
-         ``model_floor`` line measures that cost alone (one ``ainvoke`` per step, nothing
-         else), and each variant's ``overhead_us_per_step`` subtracts it.
+         a few hundred microseconds of langchain-core callback machinery by itself, and
+         more the more messages it is sent (it walks them all, every call); the
+         ``model_floor`` line measures that cost alone (one ``ainvoke`` per step with the
+         history a run sends: the replies and, after each, its tool message, made before
+         the timing; nothing else), and each variant's ``overhead_us_per_step`` subtracts
+         it. (Until session 16 the floor sent the first message only, so the ``lc`` lines'
+         overhead held langchain-core's walk over the history too: the hand-written loop's
+         was 72-124 us/step.)
   fast   a duck-typed model (``bind_tools`` returns itself, ``ainvoke`` returns the next
          reply): what the loop itself costs. Used by all but LangGraph (it needs a real
          Runnable).
@@ -341,11 +346,19 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
     async def floor_validated(kind: str, k: int) -> None:
         await floor_validated_run(k, floor_validator)
 
+    # Each step's tool message, as a run sends it after the reply (built once, untimed).
+    tool_messages = {k: [ToolMessage(content=json.dumps({"query": f"q{i}", "limit": i}),
+                                     tool_call_id=f"call_{i}") for i in range(k)]
+                     for k in sizes}
+
     async def model_floor(kind: str, k: int) -> None:
         model = make(kind, k).bind_tools([agent.tools["echo"].spec()])
-        messages = [HumanMessage("count")]
-        for _ in range(k + 1):
-            await model.ainvoke(messages)
+        messages: list[Any] = [HumanMessage("count")]
+        after = tool_messages[k]
+        for i in range(k + 1):
+            reply = await model.ainvoke(messages)
+            if i < k:
+                messages += (reply, after[i])
 
     variants: dict[str, Any] = {"handwritten": handwritten, "agent_react": agent_react,
                                 "agent_react_commit_each_run": agent_react_commit_each_run,
