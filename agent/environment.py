@@ -189,8 +189,7 @@ class Environment:
                 "this planner needs a chat model: pass --model ID (`agent models` lists "
                 "them) or set $AGENT_MODEL; in code, Agent(model=...)"
             )
-        name = getattr(model, "model_name", None) or type(model).__name__
-        return model, self.begin_step("model", name, parent_id)
+        return model, self.begin_step("model", self.agent.model_label(model), parent_id)
 
     def end_model_step(self, step: Step, reply: Any, **data: Any) -> None:
         """Count the reply's tokens and add it to the transcript; the step keeps the reply's

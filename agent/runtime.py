@@ -129,6 +129,7 @@ class Agent:
         self.planner_options = {name: dict(options)
                                 for name, options in (planner_options or {}).items()}
         self._model = model
+        self._model_label: tuple[Any, str] | None = None  # (model, its steps' name)
         self.ask = ask
         self.max_steps = max_steps
         if retriever is None:  # BM25 over the agent's tools, built on the first query
@@ -201,6 +202,16 @@ class Agent:
         if isinstance(self._model, str):
             self._model = self.registry.model(self._model)
         return self._model
+
+    def model_label(self, model: Any) -> str:
+        """The name ``model`` steps carry, looked up once per model object: asking a
+        pydantic model for an attribute it lacks (``model_name``) raises and catches an
+        AttributeError, ~2 us, and a run asks at every model call."""
+        cached = self._model_label
+        if cached is None or cached[0] is not model:
+            cached = self._model_label = (
+                model, getattr(model, "model_name", None) or type(model).__name__)
+        return cached[1]
 
     @property
     def store(self) -> Any:

@@ -277,3 +277,28 @@ def test_a_tool_results_text_follows_its_content() -> None:
     result.status, result.error = "error", "boom"
     assert result.text() == "Error: boom"
     assert result == ToolResult("c1", "echo", "error", content={"n": 2}, error="boom")
+
+
+def test_model_steps_carry_the_name_of_the_model_that_made_them() -> None:
+    """The name is looked up once per model object: a model swapped in gets its own."""
+    from langchain_core.messages import AIMessage
+
+    from agent.planners.react import ReactPlanner
+    from agent.testing.scripted import say, scripted
+
+    class Unnamed:  # no model_name: its class name stands for it
+        def bind_tools(self, tools: object, **kwargs: object) -> Unnamed:
+            return self
+
+        async def ainvoke(self, messages: object, **kwargs: object) -> AIMessage:
+            return AIMessage(content="plain")
+
+    agent = Agent([lookup], planner=ReactPlanner(), store=False, model=scripted(say("one")))
+    first = asyncio.run(agent.run("hi"))
+    agent._model = Unnamed()
+    second = asyncio.run(agent.run("hi"))
+    agent._model = scripted(say("two"))
+    third = asyncio.run(agent.run("hi"))
+    assert [[s.name for s in r.steps if s.kind == "model"] for r in (first, second, third)] \
+        == [["scripted"], ["Unnamed"], ["scripted"]]
+    assert (first.answer, second.answer, third.answer) == ("one", "plain", "two")
