@@ -189,7 +189,7 @@ class Environment:
                 "this planner needs a chat model: pass --model ID (`agent models` lists "
                 "them) or set $AGENT_MODEL; in code, Agent(model=...)"
             )
-        return model, self.begin_step("model", self.agent.model_label(model), parent_id)
+        return model, self.begin_step("model", self.agent._model_step_name(model), parent_id)
 
     def end_model_step(self, step: Step, reply: Any, **data: Any) -> None:
         """Count the reply's tokens and add it to the transcript; the step keeps the reply's

@@ -203,7 +203,7 @@ class Agent:
             self._model = self.registry.model(self._model)
         return self._model
 
-    def model_label(self, model: Any) -> str:
+    def _model_step_name(self, model: Any) -> str:
         """The name ``model`` steps carry, looked up once per model object: asking a
         pydantic model for an attribute it lacks (``model_name``) raises and catches an
         AttributeError, ~2 us, and a run asks at every model call."""
