@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -29,15 +30,32 @@ def _run(query: str) -> bytes:
     return encode([("start_run", ({"id": new_id(), "query": query},), {})])
 
 
+class Requests(Checkpointer):
+    """A checkpointer that notes how many replies were out at each request."""
+
+    def __init__(self, path: Path, replies: list[str]) -> None:
+        super().__init__(str(path), busy_timeout=5.0)
+        self.replies = replies
+        self.at: list[int] = []
+
+    def request(self) -> None:
+        self.at.append(len(self.replies))
+        super().request()
+
+
 @pytest.mark.parametrize(("threshold", "asked"), [(1, 2), (1 << 40, 0)])
 def test_a_checkpoint_is_asked_for_after_a_commit_past_the_threshold(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int, asked: int) -> None:
     monkeypatch.setattr(child, "CHECKPOINT_BYTES", threshold)
-    requests: list[int] = []
     replies: list[str] = []
     frames = _frames(_run("a"), b"", _run("b"))
     with TraceStore(tmp_path / "t.db") as store:
-        child.write(store, frames, replies.append, lambda: requests.append(len(replies)))
+        checkpoints = Requests(tmp_path / "t.db", replies)
+        try:
+            child.write(store, frames, replies.append, checkpoints)
+        finally:
+            checkpoints.close()
+        requests = checkpoints.at
         assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 2
     os.close(frames.fd)
     assert replies == ["ok 2", "ok 3"]
@@ -73,3 +91,38 @@ def test_a_checkpointer_that_cannot_open_the_file_says_so_at_once(tmp_path: Path
     checkpointer is running)."""
     with pytest.raises(sqlite3.Error):
         Checkpointer(str(tmp_path / "no-such-folder" / "t.db"), busy_timeout=1.0)
+
+
+def test_a_writer_that_never_pauses_keeps_its_wal_bounded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Frames back to back (a commit every 64 KiB): SQLite starts the WAL over only when the
+    writer opens a transaction with every frame copied, so without ``restart`` the WAL kept
+    every page written (40 MB here, and the writing took twice as long)."""
+    monkeypatch.setattr(child, "MAX_BYTES", 64 << 10)
+    monkeypatch.setattr(child, "CHECKPOINT_BYTES", 256 << 10)
+    text = "x" * 1000
+    blobs = [encode([("start_run", ({"id": new_id(), "query": f"{i} {text}"},), {})
+                     for _ in range(20)]) for i in range(1000)]
+    read, write = os.pipe()
+    done = threading.Thread(target=_feed, args=(write, blobs))
+    done.start()
+    path = tmp_path / "t.db"
+    with TraceStore(path) as store:
+        store.db.conn.execute("PRAGMA wal_autocheckpoint = 0")  # as the writer process does
+        checkpoints = Checkpointer(str(path), busy_timeout=5.0)
+        try:
+            child.write(store, Frames(read), lambda _: None, checkpoints)
+        finally:
+            checkpoints.close()
+            done.join()
+            os.close(read)
+        assert store.db.execute("SELECT count(*) FROM runs").fetchone()[0] == 20_000
+        wal = (tmp_path / "t.db-wal").stat().st_size
+    assert path.stat().st_size > 20_000_000  # the runs reached the database file
+    assert wal < 8_000_000
+
+
+def _feed(fd: int, blobs: list[bytes]) -> None:
+    with os.fdopen(fd, "wb") as pipe:
+        for seq, blob in enumerate(blobs, 1):
+            pipe.write(HEADER.pack(seq, len(blob)) + blob)
