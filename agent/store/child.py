@@ -134,9 +134,10 @@ class Checkpointer:
         SQLite starts the WAL over only when the writer opens a transaction with every
         frame copied, and a writer that never pauses commits new frames while the thread
         copies: its WAL grew without end (54 MB after 2,000 runs of ten steps, commits
-        ~1.5x slower). Once a pass finds more frames than the last (no new start in
-        between), the writer copies the rest itself, here, before its next transaction
-        (a few ms, once per two requests at most, and only under such a load)."""
+        ~1.5x slower). Once a pass finds more frames than the last (most likely no new
+        start in between; if there was one, the extra copy is all it costs), the writer
+        copies the rest itself, here, before its next transaction (a few ms, once per two
+        requests at most, and only under such a load)."""
         if self._stuck:
             self._stuck = False
             with contextlib.suppress(sqlite3.Error):  # a reader's snapshot: next time
