@@ -34,11 +34,12 @@ def split_clauses(query: str, values: list[Value], index: ToolIndex) -> list[Cla
         if end <= start:
             continue
         piece = make_clause(query, start, end, values)
-        best = index.rank(piece.stems, intent=True)
-        strong = bool(best) and best[0][0] >= MIN_RELEVANCE
-        if clauses and _continues(clauses[-1], piece, best, strong, index):
-            clauses[-1] = make_clause(query, clauses[-1].start, end, values)
-            continue
+        if clauses:  # (the first piece has nothing to continue)
+            best = index.rank(piece.stems, intent=True)
+            strong = bool(best) and best[0][0] >= MIN_RELEVANCE
+            if _continues(clauses[-1], piece, best, strong, index):
+                clauses[-1] = make_clause(query, clauses[-1].start, end, values)
+                continue
         clauses.append(piece)
     return _forward(query, clauses, values, index)
 
@@ -55,16 +56,23 @@ def _forward(query: str, clauses: list[Clause], values: list[Value],
     i = 0
     while i < len(clauses):
         c = clauses[i]
-        best = index.rank(c.stems, intent=True)
-        own = any(v.kind != "word" for v in c.values)
-        if (not own and i + 1 < len(clauses) and best
-                and not _self_contained(c, best[0][1], index)):
+        if i + 1 < len(clauses) and _leads_into_next(c, index):
             clauses[i + 1] = make_clause(query, c.start, clauses[i + 1].end, values)
             i += 1
             continue
         out.append(c)
         i += 1
     return out
+
+
+def _leads_into_next(c: Clause, index: ToolIndex) -> bool:
+    """No values of its own, words that name a tool, and that tool cannot run without any.
+
+    (Asked only when a clause follows: the last one has nothing to lead into.)"""
+    if any(v.kind != "word" for v in c.values):
+        return False
+    best = index.rank(c.stems, intent=True)
+    return bool(best) and not _self_contained(c, best[0][1], index)
 
 def _continues(prev: Clause, piece: Clause, best: list[tuple[float, str]],
                strong: bool, index: ToolIndex) -> bool:
@@ -121,12 +129,15 @@ def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
     return not (tool.parameters.get("required") or []) or bool(
         fill(tool, piece.values, piece.text).args)
 
+MASKED = frozenset({"entity", "quoted", "code", "number", "date", "time", "datetime", "path",
+                    "url", "email", "expression"})  # "add" in "add 2 and 40"
+
+
 def make_clause(query: str, start: int, end: int, values: list[Value]) -> Clause:
     inside = [v for v in values if v.start >= start and v.end <= end]
     masked = query[start:end]
-    for v in sorted(inside, key=lambda v: -v.start):  # names are not tool words
-        if v.kind in ("entity", "quoted", "code", "number", "date", "time", "datetime",
-                      "path", "url", "email", "expression"):  # "add" in "add 2 and 40"
-            masked = masked[: v.start - start] + " " + masked[v.end - start:]
+    names = [v for v in inside if v.kind in MASKED]  # names are not tool words
+    for v in sorted(names, key=lambda v: -v.start) if names else ():
+        masked = masked[: v.start - start] + " " + masked[v.end - start:]
     stems = [stem(w) for w in words(masked) if w not in STOPWORDS]
     return Clause(query[start:end], start, end, inside, stems)

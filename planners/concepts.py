@@ -11,6 +11,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from agent.types import Tool
@@ -39,14 +40,24 @@ def field_named(field: str, stems: set[str] | list[str]) -> bool:
     """Does the text (its stems) name a field: ``price`` for ``price``, ``total_price`` or a
     ``"cost"``; ``date`` for ``departure_date``? The head word counts (the word before
     ``per``, else the last), and all the words people use for a price are one."""
-    parts = [stem(w) for w in split_identifier(field)]
-    if not parts:
+    names = _field_names(field)
+    if names is None:
         return False
-    head = parts[parts.index("per") - 1] if "per" in parts[1:] else parts[-1]
+    whole, head = names
     said = set(stems)
-    if stem(field) in said or head in said:
+    if whole in said or head in said:
         return True
     return head in PRICE_WORDS and bool(said & PRICE_WORDS)
+
+
+@lru_cache(maxsize=4096)
+def _field_names(field: str) -> tuple[str, str] | None:
+    """The stems ``field_named`` looks for: the whole name's and the head word's (None for a
+    name without words). A function of the name alone, so kept per name."""
+    parts = [stem(w) for w in split_identifier(field)]
+    if not parts:
+        return None
+    return stem(field), parts[parts.index("per") - 1] if "per" in parts[1:] else parts[-1]
 
 
 def is_rate(field: str) -> bool:
@@ -67,6 +78,7 @@ def param_concept(name: str, schema: dict[str, Any]) -> str:
     return explicit if isinstance(explicit, str) else concept_of_name(name)
 
 
+@lru_cache(maxsize=4096)
 def role_of(name: str, description: str = "") -> str | None:
     """``from`` / ``to`` / None, from a parameter's name (and failing that, description)."""
     parts = set(split_identifier(name))
@@ -135,8 +147,12 @@ def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
+@lru_cache(maxsize=16384)
 def concepts_match(wanted: str, offered: str) -> float:
-    """1.0 for the same concept, 0.6 when the offered one ends the wanted one, else 0."""
+    """1.0 for the same concept, 0.6 when the offered one ends the wanted one, else 0.
+
+    (Kept per pair of concepts: a function of the two names alone, asked for every output
+    of every tool each time a producer is looked for.)"""
     if wanted == offered:
         return 1.0
     w, o = wanted.split("_"), offered.split("_")

@@ -32,7 +32,15 @@ from .concepts import (
     field_named,
     outputs,
 )
-from .filling import Filling, Param, fill, looks_like_identifier, params_of, strengths
+from .filling import (
+    Filling,
+    Param,
+    fill,
+    looks_like_identifier,
+    may_score,
+    params_of,
+    strengths,
+)
 from .index import ToolIndex
 from .options import name_options
 from .plan import Clause, Hole, Plan
@@ -144,6 +152,8 @@ class DataflowPlanner(ProducerSearch):
             self._repeat_goal(clause, tools, plan)
             return
         candidates = self._candidates(clause, tools, index, plan)
+        if not candidates:
+            return  # no tool fits the clause: no goal
         # What the clause says on its own: not plain words, not the unit of a number.
         own = {v.index for v in clause.values if v.kind != "word" and "unit_of" not in v.extra}
         best_key, best = None, None
@@ -203,10 +213,9 @@ class DataflowPlanner(ProducerSearch):
             out.append((relevance + 0.8 * filling.score - 1.2 * len(filling.missing), tool,
                         filling))
         out.sort(key=lambda c: -c[0])
-        own = [v for v in clause.values if v.kind != "word"]
         weak = not out or (out[0][2].missing and (index.score(
             out[0][1].name, clause.stems, intent=True) < 2 * MIN_RELEVANCE
-            or (own and not out[0][2].used)))
+            or (any(v.kind != "word" for v in clause.values) and not out[0][2].used)))
         if weak:  # words point weakly at a tool that lacks inputs: do the values fit another?
             alt = self._by_values(clause, tools, index, plan)
             if alt is not None:
@@ -215,9 +224,11 @@ class DataflowPlanner(ProducerSearch):
         # A tool whose enum takes an option the clause names ("in Norwegian kroner") is a
         # candidate even when no word names it: the coverage test decides.
         named = [v for v in clause.values if v.extra.get("option")]
+        if not named:
+            return out
         seen = {c[1].name for c in out}
         for name, tool in tools.items():
-            if name in seen or tool.side_effects or not named:
+            if name in seen or tool.side_effects:
                 continue
             if any(p.enum and any(v.value in p.enum for v in named) for p in params_of(tool)):
                 filling = fill(tool, clause.values, clause.text)
@@ -286,7 +297,7 @@ class DataflowPlanner(ProducerSearch):
         """
         scored = []
         for name, tool in tools.items():
-            if tool.side_effects:
+            if tool.side_effects or not _may_fill_strongly(tool, clause.values):
                 continue
             filling = fill(tool, clause.values, clause.text)
             if not filling.used or max(strengths(tool, filling)) < 3.0:
@@ -299,8 +310,10 @@ class DataflowPlanner(ProducerSearch):
             total = filling.score + 2.0 * named + len(from_plan) + index.score(
                 name, clause.stems)
             scored.append((total, tool, filling))
+        if not scored:
+            return None
         scored.sort(key=lambda x: -x[0])
-        if not scored or (len(scored) > 1 and scored[1][0] > 0.8 * scored[0][0]):
+        if len(scored) > 1 and scored[1][0] > 0.8 * scored[0][0]:
             return None
         return scored[0]
 
@@ -354,6 +367,24 @@ class DataflowPlanner(ProducerSearch):
                     h.call.args[h.param.name] = given[h.param.name].value
             replanned.holes = [h for h in replanned.holes if h.param.name not in given]
         return replanned
+
+
+def _may_fill_strongly(tool: Tool, values: list[Value]) -> bool:
+    """False when no filling of ``tool`` from ``values`` can have a strength of 3 or more,
+    so ``_by_values`` need not fill it.
+
+    ``strengths`` rates a parameter with an enum 4, any other by ``score`` of the pair
+    ``fill`` put there (no role hint, as ``_by_values`` fills), and only ``values`` reach a
+    parameter without an enum (the option names ``fill`` adds go to enums). So without an
+    enum and without a pair that may score 3, the fill could not qualify.
+    """
+    for p in params_of(tool):
+        if p.enum is not None:
+            return True
+        for v in values:
+            if may_score(p, v, 3.0):
+                return True
+    return False
 
 
 def _implied(filling: Filling) -> int:

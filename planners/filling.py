@@ -43,6 +43,17 @@ TYPE_HINTS = PLACE_WORDS | frozenset({"date", "day", "time", "email", "url", "ur
                                      "path", "file", "directory", "folder", "expression"})
 GENERIC_BOOL = frozenset({"is", "include", "use", "enable", "allow", "only", "should", "with",
                           "do", "show", "return", "get"})
+# ``cue_role`` as a table (the two sets do not overlap), read in ``_score``'s hot path.
+CUE_ROLES = {**{c: "to" for c in TO_CUES}, **{c: "from" for c in FROM_CUES}}
+# Base scores by value kind, per parameter kind (see ``_score``).
+DATE_SCORES = {"date": 3.0, "datetime": 1.5}
+TIME_SCORES = {"time": 3.0, "datetime": 2.5}
+DATETIME_SCORES = {"datetime": 3.0, "date": 2.0, "time": 1.5}
+MATH_SCORES = {"expression": 4.0, "quoted": 2.0}
+TEXT_SCORES = {"quoted": 3.0, "code": 1.2, "entity": 1.0, "word": 0.4}
+NAME_SCORES = {"quoted": 2.0, "code": 1.2}  # and an entity: 1.6 by its confidence
+IDENTIFIER_SHAPE = re.compile(r"[A-Z0-9][A-Z0-9_-]{1,}")
+DIGIT = re.compile(r"\d")
 
 
 @dataclass
@@ -59,6 +70,9 @@ class Param:
     concept: str
     enum: list[Any] | None
     aliases: dict[tuple[str, ...], Any] = field(default_factory=dict)
+    # Copies playing a role they lack (``with_role``), made once each.
+    roles: dict[str, Param] = field(default_factory=dict, init=False, repr=False,
+                                    compare=False)
 
     @cached_property
     def kind(self) -> str:
@@ -93,6 +107,48 @@ class Param:
         if expects_identifier(self.concept):
             return "identifier"
         return "string"
+
+    @cached_property
+    def options(self) -> list[Option]:
+        """The enum's options as ``match_enum`` reads them (read once per parameter)."""
+        return [Option.of(o) for o in self.enum or ()]
+
+    @cached_property
+    def any_option(self) -> re.Pattern[str]:
+        """Finds any option written out as itself (one scan for all of ``Option.written``)."""
+        return re.compile("|".join(o.written.pattern for o in self.options) or "(?!)")
+
+    @cached_property
+    def option_keys(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Lower-case option and its stem -> the first option's position (``enum_option``)."""
+        by_low: dict[str, int] = {}
+        by_stem: dict[str, int] = {}
+        for i, o in enumerate(self.options):
+            by_low.setdefault(o.low, i)
+            by_stem.setdefault(o.stem, i)
+        return by_low, by_stem
+
+
+@dataclass(frozen=True)
+class Option:
+    """An enum option and its forms, for finding it in a query."""
+
+    value: Any
+    low: str  # in lower case
+    written: re.Pattern[str]  # the option as a word of its own in lower-case text
+    stems: list[str]  # of its words
+    stem: str  # of the whole
+    letters: dict[str, int]  # the stem's, counted: difflib's quick ratio
+
+    @staticmethod
+    def of(value: Any) -> Option:
+        low = str(value).lower()
+        whole = stem(low)
+        letters: dict[str, int] = {}
+        for c in whole:
+            letters[c] = letters.get(c, 0) + 1
+        return Option(value, low, re.compile(rf"(?<![\w-]){re.escape(low)}(?![\w-])"),
+                      [stem(w) for w in words(str(value))], whole, letters)
 
 
 _PARAMS: weakref.WeakKeyDictionary[Tool, list[Param]] = weakref.WeakKeyDictionary()
@@ -156,17 +212,22 @@ def enum_aliases(enum: list[Any], description: str) -> dict[tuple[str, ...], Any
 
 
 def cue_role(cue: str | None) -> str | None:
-    if cue in FROM_CUES:
-        return "from"
-    if cue in TO_CUES:
-        return "to"
-    return None
+    return CUE_ROLES.get(cue or "")
+
+
+def with_role(p: Param, role: str) -> Param:
+    """``p`` playing ``role``: a copy, made once per parameter and role (only its role
+    differs, and nothing changes a parameter once read)."""
+    played = p.roles.get(role)
+    if played is None:
+        played = p.roles[role] = dataclasses.replace(p, role=role)
+    return played
 
 
 def looks_like_identifier(value: Value) -> bool:
     text = str(value.value)
-    return value.kind in ("code", "quoted") or bool(re.fullmatch(r"[A-Z0-9][A-Z0-9_-]{1,}", text)
-                                                    or re.search(r"\d", text))
+    return value.kind in ("code", "quoted") or bool(IDENTIFIER_SHAPE.fullmatch(text)
+                                                    or DIGIT.search(text))
 
 
 def score(p: Param, v: Value, role_hint: str | None = None) -> float | None:
@@ -176,14 +237,27 @@ def score(p: Param, v: Value, role_hint: str | None = None) -> float | None:
     for an ``origin`` parameter, its ``city`` parameter plays the "from" role.
     """
     if p.role is None and role_hint is not None:
-        p = dataclasses.replace(p, role=role_hint)
+        p = with_role(p, role_hint)
     s = _score(p, v)
     if s is not None and not _within_bounds(p.schema, v):
         return None
-    if s is not None and v.label and v.kind != "word" and (
-            v.label in p.words or stem(v.label) in p.words):
-        s += 3.0  # named right before it: subject "hi", city Paris, symbol AAPL
+    if s is not None and _named_before(p, v):
+        s += 3.0
     return s
+
+
+def may_score(p: Param, v: Value, least: float) -> bool:
+    """Could ``score(p, v)`` (no role hint) be ``least`` or more? ``score`` without its bounds
+    check, which can only turn a score into None: cheaper, and true wherever it is."""
+    s = _score(p, v)
+    return s is not None and (s + 3.0 if _named_before(p, v) else s) >= least
+
+
+def _named_before(p: Param, v: Value) -> bool:
+    """The word right before the value names the parameter: subject "hi", city Paris, symbol
+    AAPL (worth 3 more)."""
+    return bool(v.label and v.kind != "word" and (
+        v.label in p.words or stem(v.label) in p.words))
 
 
 def _within_bounds(schema: dict[str, Any], v: Value) -> bool:
@@ -212,7 +286,7 @@ def _score(p: Param, v: Value) -> float | None:
     kind = p.kind
     if v.extra.get("option") and kind != "text":
         return None  # "USD" named an option of some tool's enum: it is not an id or a name
-    role = cue_role(v.cue)
+    role = CUE_ROLES.get(v.cue or "")  # cue_role(v.cue), without the call
     if kind in ("number", "integer"):
         if v.kind != "number" or (kind == "integer" and not v.is_integer):
             return None
@@ -232,17 +306,17 @@ def _score(p: Param, v: Value) -> float | None:
     if v.kind == "number" or (v.kind == "expression" and kind != "math"):
         return None
     if kind == "date":
-        return {"date": 3.0, "datetime": 1.5}.get(v.kind, -1) + _role_bonus(p, role) \
+        return DATE_SCORES.get(v.kind, -1) + _role_bonus(p, role) \
             if v.kind in ("date", "datetime") else None
     if kind == "time":
-        return {"time": 3.0, "datetime": 2.5}.get(v.kind) if v.kind in ("time", "datetime") \
+        return TIME_SCORES.get(v.kind) if v.kind in ("time", "datetime") \
             else None
     if kind == "datetime":
-        return {"datetime": 3.0, "date": 2.0, "time": 1.5}.get(v.kind)
+        return DATETIME_SCORES.get(v.kind)
     if v.kind in ("date", "time", "datetime"):
         return None
     if kind == "math":
-        return {"expression": 4.0, "quoted": 2.0}.get(v.kind)
+        return MATH_SCORES.get(v.kind)
     if kind in ("url", "email", "path"):
         if v.kind == kind:
             return 4.0
@@ -260,7 +334,7 @@ def _score(p: Param, v: Value) -> float | None:
         return 0.6 if v.kind == "code" else None
     unit_penalty = 1.5 if "unit_of" in v.extra else 0.0
     if kind == "text":
-        base = {"quoted": 3.0, "code": 1.2, "entity": 1.0, "word": 0.4}.get(v.kind)
+        base = TEXT_SCORES.get(v.kind)
         if base is None:
             return None
         return base + (1.5 if v.cue in CONTENT_CUES else 0.0) - unit_penalty
@@ -271,7 +345,7 @@ def _score(p: Param, v: Value) -> float | None:
     if v.kind == "code" and (any(c.isdigit() for c in str(v.value)) or v.extra.get("option")):
         return None  # "AF136" is an identifier and "EUR" an option, not a name
     # A lower-case word is rarely a name ("the local currency", "at least"): ask instead.
-    base = {"quoted": 2.0, "entity": 1.6 * v.confidence, "code": 1.2}.get(v.kind)
+    base = 1.6 * v.confidence if v.kind == "entity" else NAME_SCORES.get(v.kind)
     if base is None:
         return None
     if p.words & PLACE_WORDS:
@@ -288,28 +362,57 @@ def _role_bonus(p: Param, role: str | None) -> float:
 
 
 def match_enum(p: Param, text: str) -> Any:
-    """The enum option the text names (case, plural and small typos forgiven)."""
+    """The enum option the text names (case, plural and small typos forgiven).
+
+    The first option (in the enum's order) the text names exactly wins; only without one
+    does the closest spelling count. ``any_option`` tells in one scan whether any option is
+    written out as itself, so without one that test is skipped for each option.
+    """
     assert p.enum is not None
     low = text.lower()
     stems = [stem(w) for w in words(text)]
+    said = set(stems)
+    written = p.any_option.search(low) is not None
+    for o in p.options:
+        if written and o.written.search(low):
+            return o.value
+        if o.stems and o.stems[0] in said and _contains(stems, o.stems):
+            return o.value
+    return _closest(p.options, stems)
+
+
+def _closest(options: list[Option], stems: list[str]) -> Any:
+    """The option a word of 4 letters or more spells nearly (difflib ratio 0.85 or more,
+    lengths at most 2 apart), the first best one.
+
+    difflib's two quick upper bounds of the ratio are worked out here, as difflib does, so
+    that a matcher is built only for the pairs that pass them. An option's best ratio is
+    its best over the words, whatever their order, so the words are taken by length.
+    """
+    by_length: dict[int, dict[str, dict[str, int]]] = {}  # length -> word -> its letters
+    for w in stems:
+        if len(w) >= 4 and w not in by_length.get(len(w), ()):
+            letters: dict[str, int] = {}
+            for c in w:
+                letters[c] = letters.get(c, 0) + 1
+            by_length.setdefault(len(w), {})[w] = letters
     best, best_ratio = None, 0.0
-    for option in p.enum:
-        opt = str(option)
-        o = opt.lower()
-        if re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", low):
-            return option
-        o_stems = [stem(w) for w in words(opt)]
-        if o_stems and _contains(stems, o_stems):
-            return option
-        so = stem(o)
-        for w in stems:
-            if len(w) >= 4 and len(o) >= 4 and abs(len(w) - len(so)) <= 2:
-                m = difflib.SequenceMatcher(None, w, so)
-                if m.real_quick_ratio() < 0.85 or m.quick_ratio() < 0.85:
+    for o in options:
+        so = o.stem
+        if len(o.low) < 4:
+            continue
+        for n in range(len(so) - 2, len(so) + 3):
+            if n not in by_length or 2.0 * min(n, len(so)) / (n + len(so)) < 0.85:
+                continue  # real_quick_ratio
+            for w, letters in by_length[n].items():
+                shared = 0
+                for c, k in letters.items():
+                    shared += min(k, o.letters.get(c, 0))
+                if 2.0 * shared / (n + len(so)) < 0.85:  # quick_ratio
                     continue
-                r = m.ratio()
+                r = difflib.SequenceMatcher(None, w, so).ratio()
                 if r > best_ratio:
-                    best, best_ratio = option, r
+                    best, best_ratio = o.value, r
     return best if best_ratio >= 0.85 else None
 
 
@@ -339,6 +442,10 @@ class Filling:
     used: dict[str, Value] = field(default_factory=dict)  # param -> value
     missing: list[Param] = field(default_factory=list)  # required, unfilled
     score: float = 0.0
+
+    def copy(self) -> Filling:
+        """A copy whose args, used and missing can change without changing this one."""
+        return Filling(dict(self.args), dict(self.used), list(self.missing), self.score)
 
 
 def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] = (),
@@ -371,7 +478,7 @@ def fill(tool: Tool, values: list[Value], text: str, *, taken: Collection[int] =
                     v.extra["enum_word"] = True
                 role = cue_role(v.cue) or ("to" if v.cue in ("in", "into") else None)
                 s = 4.0 + _role_bonus(p if p.role or not role_hint else
-                                      dataclasses.replace(p, role=role_hint), role)
+                                      with_role(p, role_hint), role)
                 pairs.append((s, p, v, option))
                 continue
             scored = score(p, v, role_hint)
@@ -450,11 +557,9 @@ def enum_option(p: Param, v: Value) -> Any:
     if v.kind == "alias":
         return v.value
     text = str(v.value).lower()
-    for option in p.enum:
-        o = str(option).lower()
-        if text == o or stem(text) == stem(o):
-            return option
-    return None
+    by_low, by_stem = p.option_keys
+    first = min(by_low.get(text, len(p.enum)), by_stem.get(stem(text), len(p.enum)))
+    return p.options[first].value if first < len(p.enum) else None
 
 
 def coerce(p: Param, v: Value) -> Any:

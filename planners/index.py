@@ -86,6 +86,8 @@ class ToolIndex:
         self.vocabulary = frozenset(
             w for t in self.tools.values()
             for w in words(t.name.replace("_", " ") + " " + t.description))
+        # Stem -> the tools whose terms hold it: ``rank`` scores only those (see there).
+        self.postings = {False: _postings(self.terms), True: _postings(self.intent)}
 
     def score(self, name: str, stems: Iterable[str], intent: bool = False) -> float:
         """Matched words weighted by field and rarity, less the tool's own name words the
@@ -100,9 +102,31 @@ class ToolIndex:
         return max(gain - 0.5 * unsaid, 0.01)
 
     def rank(self, stems: list[str], intent: bool = False) -> list[tuple[float, str]]:
-        """(score, tool name), best first, only tools that share a word with ``stems``."""
-        scored = [(self.score(n, stems, intent), n) for n in self.tools]
-        return sorted((s for s in scored if s[0] > 0), key=lambda x: (-x[0], x[1]))
+        """(score, tool name), best first, only tools that share a word with ``stems``.
+
+        Only the tools the postings give for the (non-digit) stems are scored: every idf and
+        field weight is positive, so ``score`` is above 0 exactly when a stem is among the
+        tool's terms, and the sort key (score, then the unique name) fixes the order
+        whatever order the tools are scored in.
+        """
+        postings = self.postings[intent]
+        names: set[str] = set()
+        for s in stems:
+            if s in postings and not s.isdigit():
+                names.update(postings[s])
+        if not names:
+            return []
+        scored = [(self.score(n, stems, intent), n) for n in names]
+        return sorted(scored, key=lambda x: (-x[0], x[1]))
+
+
+def _postings(terms: Mapping[str, Mapping[str, float]]) -> dict[str, list[str]]:
+    """Stem -> the names of the tools whose ``terms`` hold it."""
+    out: dict[str, list[str]] = {}
+    for name, stems in terms.items():
+        for s in stems:
+            out.setdefault(s, []).append(name)
+    return out
 
 
 def _lexicon(tools: Iterable[Tool]) -> dict[tuple[str, ...], str]:

@@ -16,11 +16,14 @@ def name_options(values: list[Value], text: str,
     toks = [(m.group().lower(), m.start(), m.end()) for m in re.finditer(r"[^\W\d_]+", text)]
     stems = [stem(t) for t, _, _ in toks]
     longest = max(len(k) for k in lexicon)
+    by_length: dict[int, list[tuple[tuple[str, ...], str]]] = {}
+    for key, code in lexicon.items():
+        by_length.setdefault(len(key), []).append((key, code))
     spans: list[tuple[int, int, str]] = []
     i = 0
     while i < len(stems):
         for n in range(min(longest, len(stems) - i), 0, -1):
-            option = _lookup(lexicon, stems[i:i + n])
+            option = _lookup(lexicon, by_length.get(n, []), stems[i:i + n])
             if option is not None and not (n == 1 and toks[i][0].upper() == option):
                 spans.append((toks[i][1], toks[i + n - 1][2], option))
                 i += n - 1
@@ -50,12 +53,16 @@ def name_options(values: list[Value], text: str,
     return out
 
 
-def _lookup(lexicon: dict[tuple[str, ...], str], words_: list[str]) -> str | None:
-    """An option by its name; a word may also be a longer form ("kroner" for "krone")."""
+def _lookup(lexicon: dict[tuple[str, ...], str], same_length: list[tuple[tuple[str, ...], str]],
+            words_: list[str]) -> str | None:
+    """An option by its name; a word may also be a longer form ("kroner" for "krone").
+
+    ``same_length``: the lexicon's names of as many words as ``words_`` (and their options).
+    """
     option = lexicon.get(tuple(words_))
     if option is not None:
         return option
-    found = {o for key, o in lexicon.items() if len(key) == len(words_) and all(
+    found = {o for key, o in same_length if all(
         a == b or (min(len(a), len(b)) >= 5 and (a.startswith(b) or b.startswith(a)))
         for a, b in zip(key, words_, strict=True))}
     return found.pop() if len(found) == 1 else None

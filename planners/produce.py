@@ -147,35 +147,31 @@ class ProducerSearch:
         for name, tool in tools.items():
             if name in exclude or tool.side_effects:
                 continue
+            # How the tool is filled does not depend on which of its outputs is wanted: it
+            # is worked out once, at its first output of the concept.
+            filled: Filling | None = None
+            unnamed: Filling | None = None
             for out in outputs(tool):
                 match = concepts_match(p.concept, out.concept)
                 if not match:
                     continue
-                # The clause's own values first ("... the cheapest hotel in Zurich"), then
-                # the rest of the query's.
-                pool = [v for v in clause.values if v.index not in taken]
-                filling = fill(tool, pool, clause.text, role_hint=p.role)
-                if filling.missing:  # only what the clause lacks comes from elsewhere
-                    mine = {v.index for v in filling.used.values()}
-                    wide = [v for v in values if v.index not in taken and v.index not in mine
-                            and (v.kind in SHARED_KINDS or not _used_in(plan, v))]
-                    more = fill(tool, wide, clause.text, role_hint=p.role, mentions=False)
-                    for m in list(filling.missing):
-                        if m.name in more.args:
-                            filling.args[m.name] = more.args[m.name]
-                            filling.used[m.name] = more.used[m.name]
-                            filling.missing.remove(m)
-                relevance = index.score(name, clause.stems)
+                if filled is None:
+                    filled = self._producer_filling(tool, p, clause, values, plan, taken)
+                    relevance = index.score(name, clause.stems)
+                    fresh = [v for v in filled.used.values()
+                             if v.index not in (consumer or ())]
+                    detour = any(concepts_match(m.concept, p.concept) for m in filled.missing)
                 field = out.pointer.rsplit("/", 1)[-1]
                 named = bool(out.pointer) and field_named(field, clause.stems)
                 if p.kind in LITERAL_KINDS and not named:
                     continue  # the user knows the date or the number: ask, do not guess
-                fresh = [v for v in filling.used.values() if v.index not in (consumer or ())]
-                if not fresh and not named and not filling.missing:
+                if not fresh and not named and not filled.missing:
                     continue  # takes nothing new from the query, needs nothing: a guess
-                if any(concepts_match(m.concept, p.concept) for m in filling.missing):
+                if detour:
                     continue  # a city from a city: a detour, not a producer
-                filling = self._unname_fields(tool, filling, tools)  # "the capital of Spain"
+                if unnamed is None:  # "the capital of Spain"
+                    unnamed = self._unname_fields(tool, filled.copy(), tools)
+                filling = unnamed.copy()
                 cost = len(filling.missing)
                 role = int(wanted_role is not None and role_of(field) == wanted_role)
                 rate = int(is_rate(field) == per_unit)  # "per night" only when it says so
@@ -185,6 +181,26 @@ class ProducerSearch:
                 found.append((rank, tool, filling, out))
                 # (A named output fed to the goal counts as something the clause asked for.)
         return found
+
+    @staticmethod
+    def _producer_filling(tool: Tool, p: Param, clause: Clause, values: list[Value],
+                          plan: Plan, taken: set[int]) -> Filling:
+        """``tool`` filled as a producer of ``p``: from the clause's own values first ("...
+        the cheapest hotel in Zurich"), and what the clause lacks from the rest of the
+        query's."""
+        pool = [v for v in clause.values if v.index not in taken]
+        filling = fill(tool, pool, clause.text, role_hint=p.role)
+        if filling.missing:
+            mine = {v.index for v in filling.used.values()}
+            wide = [v for v in values if v.index not in taken and v.index not in mine
+                    and (v.kind in SHARED_KINDS or not _used_in(plan, v))]
+            more = fill(tool, wide, clause.text, role_hint=p.role, mentions=False)
+            for m in list(filling.missing):
+                if m.name in more.args:
+                    filling.args[m.name] = more.args[m.name]
+                    filling.used[m.name] = more.used[m.name]
+                    filling.missing.remove(m)
+        return filling
 
     def _chain(self, candidate: tuple[Any, Tool, Filling, Output], p: Param, clause: Clause,
                values: list[Value], tools: dict[str, Tool], index: ToolIndex, plan: Plan,

@@ -11,6 +11,8 @@ from functools import lru_cache
 
 WORD = re.compile(r"[^\W\d_][^\W\d_'’]*(?:['’][^\W\d_]+)*|\d+(?:[.,]\d+)*")
 CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+ORDINAL = re.compile(r"(\d{1,2})(st|nd|rd|th)")
+IDENTIFIER_GAP = re.compile(r"[_\-\s./:]+")
 
 STOPWORDS = frozenset([
     "hi", "hello", "hey", "thanks", "thank", "ok", "okay", "like", "want", "need", "know",
@@ -40,6 +42,7 @@ _ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixt
              "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
              "twentieth": 20, "thirtieth": 30}
 NUMBER_WORDS = frozenset(_UNITS) | frozenset(_TENS) | frozenset(_SCALES) | {"half"}
+ORDINAL_WORDS = frozenset(_ORDINALS)
 
 
 def words(text: str) -> list[str]:
@@ -49,7 +52,7 @@ def words(text: str) -> list[str]:
 
 def split_identifier(name: str) -> list[str]:
     """``from_currency`` / ``searchFlights`` / ``max-price`` -> their lower-case words."""
-    parts = re.split(r"[_\-\s./:]+", CAMEL.sub(" ", name))
+    parts = IDENTIFIER_GAP.split(CAMEL.sub(" ", name))
     return [p.lower() for p in parts if p]
 
 
@@ -125,5 +128,5 @@ def ordinal(word: str) -> int | None:
     w = word.lower()
     if w in _ORDINALS:
         return _ORDINALS[w]
-    m = re.fullmatch(r"(\d{1,2})(st|nd|rd|th)", w)
+    m = ORDINAL.fullmatch(w)
     return int(m.group(1)) if m else None

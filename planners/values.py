@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from .arithmetic import spoken_expression
-from .text import NUMBER_WORDS, STOPWORDS, ordinal, parse_number_words
+from .arithmetic import STARTS, spoken_expression
+from .text import NUMBER_WORDS, ORDINAL_WORDS, STOPWORDS, ordinal, parse_number_words
 
 CUES = frozenset({
     "from", "to", "into", "in", "on", "at", "for", "between", "and", "by", "with", "named",
@@ -33,6 +33,18 @@ MONTHS["sept"] = 9
 WEEKDAYS = {d: i for i, d in enumerate(
     ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"])}
 CURRENCY_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW"}
+# The first words ``_date_at`` reads a date from (besides a day number, "3", "3rd", "third").
+DATE_WORDS = frozenset({"today", "tomorrow", "yesterday", "next", "this", "coming", "in"}
+                       | WEEKDAYS.keys() | MONTHS.keys())
+# Words an arithmetic expression in symbols may hold ("sqrt(2) * pi").
+EXPRESSION_WORDS = frozenset({"sqrt", "log", "ln", "sin", "cos", "tan", "abs", "exp", "pi",
+                              "e", "of", "mod", "round"})
+# The words arithmetic can start with: ``_expression`` reads nothing from any other word (it
+# stops at a word not in EXPRESSION_WORDS), nor does ``spoken_expression`` (its first test).
+ARITHMETIC_WORDS = EXPRESSION_WORDS | STARTS | NUMBER_WORDS
+APOSTROPHE = re.compile(r"['’]")
+CODE_LETTERS = re.compile(r"[A-Z]{2,4}")
+CODE = re.compile(r"(?=[^\d]*\d)[A-Za-z\d][A-Za-z\d-]*|[A-Z]+(?:-[A-Z\d]+)+")
 
 _TOKEN = re.compile(
     r"""(?P<quoted>"[^"]+"|“[^”]+”|'[^']{2,}'(?![a-z]))
@@ -155,6 +167,15 @@ def _date_at(toks: list[Tok], i: int, today: dt.date) -> tuple[dt.date, int] | N
     return None
 
 
+def _may_start_date(word: str) -> bool:
+    """Can ``_date_at`` read a date from a token with this text? Each of its readings starts
+    with a word of ``DATE_WORDS`` or a day (``_day``: digits, or what ``ordinal`` reads: an
+    ordinal word or digits with a suffix); any other token is skipped without reading the
+    words after it."""
+    w0 = word.lower().rstrip(".,")
+    return w0 in DATE_WORDS or w0[:1].isdigit() or w0 in ORDINAL_WORDS
+
+
 def _count(word: str) -> int | None:
     if word.isdigit():
         return int(word)
@@ -201,8 +222,6 @@ def _cue(toks: list[Tok], i: int) -> str | None:
 def _expression(toks: list[Tok], i: int) -> int:
     """Length of an arithmetic expression starting at token i (0 if none)."""
     j, ops, nums, depth = i, 0, 0, 0
-    allowed_words = {"sqrt", "log", "ln", "sin", "cos", "tan", "abs", "exp", "pi", "e",
-                     "of", "mod", "round"}
     while j < len(toks):
         t = toks[j]
         low = t.text.lower()
@@ -217,7 +236,7 @@ def _expression(toks: list[Tok], i: int) -> int:
                     break
                 depth -= 1
             ops += t.text not in "()"
-        elif t.kind == "word" and low in allowed_words and (low != "of" or ops):
+        elif t.kind == "word" and low in EXPRESSION_WORDS and (low != "of" or ops):
             ops += low != "of" and low not in ("pi", "e")
         else:
             break
@@ -233,16 +252,18 @@ def extract(text: str, *, today: dt.date | None = None,
 
     ``vocabulary`` holds words of the tools' own names and descriptions: a capitalised word
     from it at the start of a sentence ("Convert ...") is an instruction, not a name.
+    Today's date is read only when a token may start a date ("tomorrow", "Friday").
     """
-    today = today or dt.date.today()
     toks = tokenize(text)
     out: list[Value] = []
     i = 0
     while i < len(toks):
         t = toks[i]
         cue = _cue(toks, i)
-        span = _expression(toks, i) if t.kind in ("number", "op", "word") else 0
-        spoken = spoken_expression(toks, i) if t.kind in ("number", "op", "word") else None
+        arithmetic = t.kind in ("number", "op") or (
+            t.kind == "word" and t.text.lower() in ARITHMETIC_WORDS)
+        span = _expression(toks, i) if arithmetic else 0
+        spoken = spoken_expression(toks, i) if arithmetic else None
         if spoken and spoken[1] >= span:  # "add 2 and 40", "2 * 3 squared", "10 mod 3"
             expression, used = spoken
             end = toks[i + used - 1].end
@@ -257,7 +278,10 @@ def extract(text: str, *, today: dt.date | None = None,
                              cue))
             i += span
             continue
-        dated = _date_at(toks, i, today) if t.kind in ("word", "number", "ordinal") else None
+        dated = None
+        if t.kind in ("word", "number", "ordinal") and _may_start_date(t.text):
+            today = today or dt.date.today()
+            dated = _date_at(toks, i, today)
         if dated:
             d, used = dated
             end = toks[i + used - 1].end
@@ -322,7 +346,7 @@ def _word(toks: list[Tok], i: int, text: str, cue: str | None, out: list[Value],
           vocabulary: frozenset[str]) -> int:
     t = toks[i]
     low = t.text.lower()
-    base = re.split(r"['’]", low, maxsplit=1)[0]
+    base = APOSTROPHE.split(low, maxsplit=1)[0]
     if base in STOPWORDS and base != low:  # "What's", "it's", "I'd"
         return i + 1
     if low in NUMBER_WORDS and low not in ("a", "an"):
@@ -343,10 +367,10 @@ def _word(toks: list[Tok], i: int, text: str, cue: str | None, out: list[Value],
             out.append(Value("number", int(value), text[t.start:end], t.start, end, cue,
                              confidence=0.8))
             return i + used
-    if re.fullmatch(r"[A-Z]{2,4}", t.text) and low not in STOPWORDS:
+    if CODE_LETTERS.fullmatch(t.text) and low not in STOPWORDS:
         out.append(Value("code", t.text, t.text, t.start, t.end, cue))
         return i + 1
-    if re.fullmatch(r"(?=[^\d]*\d)[A-Za-z\d][A-Za-z\d-]*|[A-Z]+(?:-[A-Z\d]+)+", t.text):
+    if CODE.fullmatch(t.text):
         out.append(Value("code", t.text, t.text, t.start, t.end, cue))
         return i + 1
     if t.text[0].isupper():
