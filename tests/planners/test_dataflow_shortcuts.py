@@ -18,7 +18,8 @@ import pytest
 from agent import Agent, Tool
 from agent.planners import values as values_module
 from agent.planners.dataflow import DataflowPlanner
-from agent.planners.filling import Param, enum_option, match_enum, params_of
+from agent.planners.enums import enum_option, match_enum
+from agent.planners.filling import Param, params_of
 from agent.planners.index import ToolIndex
 from agent.planners.text import stem, words
 from agent.planners.values import Value, extract
