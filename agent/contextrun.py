@@ -15,6 +15,14 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
+#: The context the framework's own timers run in (trace wake-ups, call deadlines). asyncio
+#: would run each in a copy of the context that set it, which holds the running agent's
+#: environment and through it the whole run: a timer set during a run kept that run alive
+#: until it fired, and a loop that never yields (a scripted model, instant tools) piled up
+#: runs for the garbage collector to walk again and again. One shared context: callbacks run
+#: one at a time, and these set no context variables.
+DETACHED = contextvars.Context()
+
 
 @types.coroutine
 def _suspend(awaited: Any) -> Generator[Any, Any, Any]:
