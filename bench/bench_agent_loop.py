@@ -58,6 +58,7 @@ us/step; ``paired_ratio_median`` against handwritten with the same model and K; 
 agent_react also where a sample's time went: ``loop_thread_cpu_us_per_step`` (the event
 loop's thread, ``time.thread_time`` until the runs end) and ``flush_wait_us_per_step`` (the
 closing ``aflush()``: the writer's work left when the runs were done, and its commit);
+``gc_us_per_step``, every variant: the time its runs spent in garbage collections (median);
 ``flatness`` lines; ``goal`` lines for agent_react: under 100 us/step, and at most 1.2x from
 10 to 200 steps. The 100 us are the issue's machine's, whose floor_validated took about 23
 us/step (and LangGraph about 1,700): one goal line checks the microseconds of this machine
@@ -257,6 +258,20 @@ async def floor_validated_run(k: int, validator: Any) -> None:
         step += 1
 
 
+class GcClock:
+    """A ``gc.callbacks`` entry adding up the time spent in garbage collections."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
 async def settled_writer(agent: Any, run: Any, seconds: float = 10.0) -> str:
     """Run until the trace writer has settled (``auto`` starts its writer process once records
     come faster than 2,000 a second, and it takes over once started), so every timed round
@@ -390,12 +405,17 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
     # agent_react's samples split: the closing aflush()'s wait and the loop thread's CPU
     split: dict[tuple[str, int], list[tuple[float, float]]] = {
         (kind, k): [] for v, kind, k in cases if v == "agent_react"}
+    # Time in garbage collections a sample, each variant (from the sample's start to its end)
+    collecting = GcClock()
+    in_gc: dict[tuple[str, str, int], list[float]] = {c: [] for c in cases}
+    gc.callbacks.append(collecting)
     for _ in range(rounds):
         order = list(cases)
         random.shuffle(order)
         for v, kind, k in order:
             reps = max(1, min_steps // k)  # each sample covers at least min_steps steps
             gc.collect()
+            collecting.seconds = 0.0
             t0, cpu = time.perf_counter(), time.thread_time()
             for _ in range(reps):
                 await variants[v](kind, k)
@@ -407,6 +427,8 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
             elif v == "agent_react_thread_writer":
                 await threaded.aflush()  # the sample's records, committed
             samples[(v, kind, k)].append((time.perf_counter() - t0) / (k * reps) * 1e6)
+            in_gc[(v, kind, k)].append(collecting.seconds / (k * reps) * 1e6)
+    gc.callbacks.remove(collecting)
     await agent.aflush()
     stored = {t: agent.store.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
               for t in traced}
@@ -426,7 +448,9 @@ async def main(rounds: int, sizes: list[int], min_steps: int) -> None:
         rec: dict[str, Any] = {"variant": v, "model": kind, "steps": k, "unit": "us_per_step",
                                "median": round(med((v, kind, k)), 1),
                                "min": round(min(s), 1), "max": round(max(s), 1),
-                               "repeats": len(s)}
+                               "repeats": len(s),
+                               "gc_us_per_step": round(statistics.median(in_gc[(v, kind, k)]),
+                                                       1)}
         if v == "agent_react":
             rec["flush_wait_us_per_step"] = round(statistics.median(
                 w for w, _ in split[(kind, k)]), 1)
