@@ -15,13 +15,16 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: The context the framework's own timers run in (trace wake-ups, call deadlines). asyncio
-#: would run each in a copy of the context that set it, which holds the running agent's
-#: environment and through it the whole run: a timer set during a run kept that run alive
-#: until it fired, and a loop that never yields (a scripted model, instant tools) piled up
-#: runs for the garbage collector to walk again and again. One shared context: callbacks run
-#: one at a time, and these set no context variables.
-DETACHED = contextvars.Context()
+
+def detached() -> contextvars.Context:
+    """An empty context for one of the framework's own timers (trace wake-ups, call
+    deadlines). asyncio would run the timer in a copy of the context that set it, which holds
+    the running agent's environment and through it the whole run: a timer set during a run
+    kept that run alive until it fired, and a loop that never yields (a scripted model,
+    instant tools) piled up runs for the garbage collector to walk again and again. A new one
+    each time: a context can be entered by one thread at a time, and two threads' event loops
+    may fire such timers at once."""
+    return contextvars.Context()
 
 
 @types.coroutine

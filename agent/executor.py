@@ -14,7 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
-from agent.contextrun import DETACHED, run_in_context
+from agent.contextrun import detached, run_in_context
 from agent.errors import ApprovalDenied, InvalidArgumentsError, ToolError, ToolNotFoundError
 from agent.refs import call_refs, has_nested, normalize_calls, plan_order, substitute
 from agent.registry import close_names
@@ -348,7 +348,7 @@ class Deadlines:
         if self._timer is not None:
             self._timer.cancel()
         self._wake_at = when
-        self._timer = self.loop.call_at(when, self._fire, context=DETACHED)
+        self._timer = self.loop.call_at(when, self._fire, context=detached())
 
     def _fire(self) -> None:
         self._timer, self._wake_at = None, float("inf")

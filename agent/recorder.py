@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from agent.contextrun import DETACHED
+from agent.contextrun import detached
 from agent.types import Step
 from agent.writer_choice import Pace, writer_choice
 
@@ -165,7 +165,7 @@ class TraceRecorder:
         self._scheduled, self._wake_loop = True, loop
         self._wake_thread = threading.get_ident()
         if loop is not None:
-            loop.call_later(self.delay, self._submit, context=DETACHED)
+            loop.call_later(self.delay, self._submit, context=detached())
         else:
             self._submit()
 
