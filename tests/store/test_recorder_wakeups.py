@@ -1,5 +1,6 @@
 """The trace recorder's wake-ups (agent.recorder): records put in any thread's event loop
-reach a real SQLite file without a flush, whichever loop set the pending wake-up."""
+reach a real SQLite file without a flush, whichever loop set the pending wake-up; and no
+timer the framework sets keeps a finished run alive."""
 
 from __future__ import annotations
 
