@@ -74,6 +74,7 @@ def _leads_into_next(c: Clause, index: ToolIndex) -> bool:
     best = index.rank(c.stems, intent=True)
     return bool(best) and not _self_contained(c, best[0][1], index)
 
+
 def _continues(prev: Clause, piece: Clause, best: list[tuple[float, str]],
                strong: bool, index: ToolIndex) -> bool:
     """Does ``piece`` go on with the clause before it rather than state a new goal?
@@ -129,6 +130,7 @@ def _self_contained(piece: Clause, name: str, index: ToolIndex) -> bool:
     return not (tool.parameters.get("required") or []) or bool(
         fill(tool, piece.values, piece.text).args)
 
+
 MASKED = frozenset({"entity", "quoted", "code", "number", "date", "time", "datetime", "path",
                     "url", "email", "expression"})  # "add" in "add 2 and 40"
 
@@ -137,7 +139,7 @@ def make_clause(query: str, start: int, end: int, values: list[Value]) -> Clause
     inside = [v for v in values if v.start >= start and v.end <= end]
     masked = query[start:end]
     names = [v for v in inside if v.kind in MASKED]  # names are not tool words
-    for v in sorted(names, key=lambda v: -v.start) if names else ():
+    for v in sorted(names, key=lambda v: -v.start):
         masked = masked[: v.start - start] + " " + masked[v.end - start:]
     stems = [stem(w) for w in words(masked) if w not in STOPWORDS]
     return Clause(query[start:end], start, end, inside, stems)
